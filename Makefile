@@ -1,0 +1,102 @@
+# chanlab - every entry point: deps, build, test, labs, sanitizers, bench, install.
+#
+#   make deps     install what is missing (apt-get when root, else says how)
+#   make          build build/libchanlab.a, build/chanlab, build/chanlab.so
+#   make test     C tests, Lua tests, lab verification; ends "N passed, N failed"
+#   make labs     verify and show every lab (the main job)
+#   make tsan     the tests under ThreadSanitizer   (build/tsan)
+#   make asan     the tests under Address+UB Sanitizer (build/asan)
+#   make bench    benchmarks, chanlab beside Go; never fails
+#   make install  header, library, module, interpreter, pkg-config under PREFIX
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+VERSION := 0.1.0
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_ALL = -std=c11 -pthread $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -fPIC \
+             -DCHANLAB_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null)
+LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+CORE_SRC  := $(wildcard core/*.c)
+CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
+BIND_SRC  := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
+BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/%.o)
+CTEST_SRC := $(wildcard tests/c/test_*.c)
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+CBENCH_SRC := $(wildcard scripts/bench/c/*.c)
+CBENCH_BIN := $(CBENCH_SRC:scripts/bench/c/%.c=$(BUILD)/bench/%)
+
+LIB    := $(BUILD)/libchanlab.a
+EXE    := $(BUILD)/chanlab
+MODULE := $(BUILD)/chanlab.so
+HAVE_BINDINGS := $(wildcard bindings/main.c)
+
+.PHONY: all deps test labs tsan asan bench install clean ctests
+.DEFAULT_GOAL := all
+
+all: deps $(LIB) $(if $(HAVE_BINDINGS),$(EXE) $(MODULE)) $(CTEST_BIN) $(CBENCH_BIN)
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/bindings/%.o: bindings/%.c $(wildcard core/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore $(LUA_CFLAGS) -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(EXE): $(BUILD)/bindings/main.o $(BIND_OBJ) $(LIB)
+	$(CC) $(CFLAGS_ALL) -rdynamic -o $@ $^ $(LUA_LIBS) -lm -ldl
+
+$(MODULE): $(BIND_OBJ) $(LIB)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $^
+
+$(BUILD)/tests/%: tests/c/%.c $(LIB) $(wildcard tests/c/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -o $@ $< $(LIB) $(CMOCKA_LIBS) -lm
+
+$(BUILD)/bench/%: scripts/bench/c/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Icore -o $@ $< $(LIB) -lm
+
+test: all
+	@BUILD=$(BUILD) tests/run.sh
+
+labs: all
+	@$(EXE) lab verify --show
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" \
+		SAN="-fsanitize=thread -fno-omit-frame-pointer" test
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
+
+bench: all
+	@BUILD=$(BUILD) scripts/bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include/chanlab $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 core/*.h $(DESTDIR)$(PREFIX)/include/chanlab/
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' chanlab.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/chanlab.pc
+	$(if $(HAVE_BINDINGS),install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 && \
+		install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/ && \
+		install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/)
+
+clean:
+	rm -rf build

@@ -1,0 +1,194 @@
+/*
+ * waiter.c - parkers, thread parkers and wait queues.  The protocol they
+ * implement is written down in waiter.h; this file keeps it honest.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "waiter.h"
+
+void chl_parker_prepare(chl_parker *p, const char *reason)
+{
+	atomic_store_explicit(&p->claimed, 0, memory_order_relaxed);
+	p->fired = NULL;
+	p->status = CHL_OK;
+	p->unlock = NULL;
+	p->unlock_arg = NULL;
+	p->reason = reason;
+}
+
+void chl_parker_commit(chl_parker *p)
+{
+	chl_unlock_fn fn = p->unlock;
+
+	p->unlock = NULL;
+	if (fn)
+		fn(p->unlock_arg);
+}
+
+void chl_parker_complete(chl_parker *p, chl_waiter *fired, int status)
+{
+	p->fired = fired;
+	p->status = status;
+	p->ready(p);   /* p may be gone once ready returns: touch nothing after */
+}
+
+static void deadline_fired(chl_timer *t, void *arg)
+{
+	chl_parker *p = arg;
+
+	(void)t;
+	if (chl_parker_claim(p))
+		chl_parker_complete(p, NULL, CHL_TIMEOUT);
+}
+
+void chl_parker_arm_deadline(chl_parker *p, int64_t deadline_ns)
+{
+	chl_timer_init(&p->deadline, deadline_fired, p);
+	p->deadline_armed = true;
+	if (chl_timer_start(&p->deadline, deadline_ns, 0) != CHL_OK) {
+		/* No memory for the heap: fail the wait at once rather than
+		 * hang; the waiter still gets an answer. */
+		p->deadline_armed = false;
+		if (chl_parker_claim(p))
+			chl_parker_complete(p, NULL, CHL_NOMEM);
+	}
+}
+
+void chl_parker_disarm(chl_parker *p)
+{
+	if (p->deadline_armed) {
+		chl_timer_stop(&p->deadline);
+		p->deadline_armed = false;
+	}
+}
+
+/* ---- thread parkers ---- */
+
+static void thread_ready(chl_parker *p)
+{
+	chl_thread_parker *tp = (chl_thread_parker *)p;
+
+	pthread_mutex_lock(&tp->mu);
+	tp->token = 1;
+	pthread_cond_signal(&tp->cv);
+	pthread_mutex_unlock(&tp->mu);
+}
+
+void chl_thread_parker_init(chl_thread_parker *tp)
+{
+	tp->p.ready = thread_ready;
+	atomic_init(&tp->p.claimed, 0);
+	tp->p.fired = NULL;
+	tp->p.status = CHL_OK;
+	tp->p.unlock = NULL;
+	tp->p.unlock_arg = NULL;
+	tp->p.reason = NULL;
+	tp->p.deadline_armed = false;
+	pthread_mutex_init(&tp->mu, NULL);
+	pthread_cond_init(&tp->cv, NULL);
+	tp->token = 0;
+}
+
+void chl_thread_parker_destroy(chl_thread_parker *tp)
+{
+	pthread_cond_destroy(&tp->cv);
+	pthread_mutex_destroy(&tp->mu);
+}
+
+static pthread_key_t self_key;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_free(void *tp)
+{
+	chl_thread_parker_destroy(tp);
+	free(tp);
+}
+
+static void self_key_make(void)
+{
+	chl_assert(pthread_key_create(&self_key, self_free) == 0);
+}
+
+chl_parker *chl_thread_parker_self(void)
+{
+	chl_thread_parker *tp;
+
+	pthread_once(&self_once, self_key_make);
+	tp = pthread_getspecific(self_key);
+	if (!tp) {
+		tp = malloc(sizeof *tp);
+		chl_assert(tp != NULL);
+		chl_thread_parker_init(tp);
+		pthread_setspecific(self_key, tp);
+	}
+	return &tp->p;
+}
+
+void chl_thread_park(chl_parker *p)
+{
+	chl_thread_parker *tp = (chl_thread_parker *)p;
+
+	chl_parker_commit(p);
+	pthread_mutex_lock(&tp->mu);
+	while (!tp->token)
+		pthread_cond_wait(&tp->cv, &tp->mu);
+	tp->token = 0;
+	pthread_mutex_unlock(&tp->mu);
+}
+
+/* ---- wait queues ---- */
+
+void chl_waiter_init(chl_waiter *w, chl_parker *p, void *obj)
+{
+	w->next = w->prev = NULL;
+	w->queued = false;
+	w->parker = p;
+	w->elem = NULL;
+	w->n = 0;
+	w->ok = false;
+	w->status = CHL_OK;
+	w->index = 0;
+	w->obj = obj;
+}
+
+void chl_waitq_push(chl_waitq *q, chl_waiter *w)
+{
+	chl_assert(!w->queued);
+	w->next = NULL;
+	w->prev = q->tail;
+	if (q->tail)
+		q->tail->next = w;
+	else
+		q->head = w;
+	q->tail = w;
+	w->queued = true;
+}
+
+void chl_waitq_remove(chl_waitq *q, chl_waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		q->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		q->tail = w->prev;
+	w->next = w->prev = NULL;
+	w->queued = false;
+}
+
+chl_waiter *chl_waitq_claim_first(chl_waitq *q)
+{
+	chl_waiter *w;
+
+	while ((w = q->head) != NULL) {
+		chl_waitq_remove(q, w);
+		if (chl_parker_claim(w->parker))
+			return w;
+	}
+	return NULL;
+}
