@@ -16,13 +16,15 @@
  * then sleep on a condition variable; they do not spin.
  *
  * LOCK ORDER (the one list for the whole core; take locks top to bottom):
- *   1. context locks (parent before child)
- *   2. primitive locks: channels (in address order when several),
- *      waitgroup, mutex, semaphore, once
- *   3. scheduler locks: a worker's run-queue lock, then the global lock
- *   4. the timer heap lock
- *   5. a thread parker's token lock
- * Nothing is called out (callbacks, p->ready) while holding 3, 4 or 5
+ *   1. semaphore locks (a waiting acquire arms its context watch at
+ *      commit, under the semaphore's lock)
+ *   2. context locks (parent before child)
+ *   3. other primitive locks: channels (in address order when several,
+ *      a context's done channel included), waitgroup, mutex, once
+ *   4. scheduler locks: a worker's run-queue lock, then the global lock
+ *   5. the timer heap lock
+ *   6. a thread parker's token lock
+ * Nothing is called out (callbacks, p->ready) while holding 4, 5 or 6
  * except the locks listed below them.
  */
 #ifndef CHL_SCHED_H
@@ -61,11 +63,15 @@ typedef struct chl_sched_config {
 	int procs;                        /* workers; <= 0 means number of CPUs */
 	bool detect_deadlock;             /* call on_deadlock when stuck */
 	/* Called once, on some worker, when every live task is parked, no
-	 * timer is pending, no signal is watched and no external thread is
-	 * registered.  Typically prints a dump and exits. */
+	 * timer is pending (chl_timers_pending), no signal is watched
+	 * (chl_signal_watches) and no external thread is registered.
+	 * Typically prints a dump and exits. */
 	void (*on_deadlock)(chl_sched *s, void *ud);
-	/* Called from the monitor thread when a task has run for more than a
-	 * time slice while others wait; the bindings make it yield soon. */
+	/* When a task has run for more than a time slice (10 ms) while others
+	 * wait, the monitor sets t->preempt and sends SIGURG to its worker;
+	 * the handler calls this, in signal context on that worker, with the
+	 * task running there (if any).  Must be async-signal-safe; the
+	 * bindings set a Lua count hook that yields. */
 	void (*on_preempt)(chl_task *t, void *ud);
 	void *ud;
 } chl_sched_config;
@@ -99,10 +105,6 @@ void chl_sched_external_leave(chl_sched *s);
  * wrap the wait so the scheduler counts it as parked. */
 void chl_sched_block_enter(chl_task *t);
 void chl_sched_block_leave(chl_task *t);
-
-/* Something outside tasks keeps the program alive (a signal watch):
- * counted like pending timers by the deadlock check. */
-void chl_sched_watch_add(chl_sched *s, int delta);
 
 /* Call fn for every live task (for dumps).  Only meaningful when the tasks
  * are parked (the deadlock handler); holds the task-list lock meanwhile. */

@@ -15,13 +15,40 @@ void chl_parker_prepare(chl_parker *p, const char *reason)
 	p->unlock = NULL;
 	p->unlock_arg = NULL;
 	p->reason = reason;
+	p->deadline_when = -1;
+	p->deadline_armed = false;
+	p->on_commit = NULL;
+	p->on_commit_arg = NULL;
 }
+
+static void deadline_fired(chl_timer *t, void *arg);
 
 void chl_parker_commit(chl_parker *p)
 {
 	chl_unlock_fn fn = p->unlock;
+	chl_unlock_fn after = p->on_commit;
 
+	/* The deadline timer and the on_commit step start while the primitive
+	 * lock is still held: once it is dropped a waker may complete the wait
+	 * and the woken side may already be disarming - a timer started after
+	 * that would fire into the parker's next wait.  They may fire at once:
+	 * that is fine, the parker is parked (the worker marks the task parked
+	 * before it commits). */
 	p->unlock = NULL;
+	p->on_commit = NULL;
+	if (p->deadline_when >= 0) {
+		chl_timer_init(&p->deadline, deadline_fired, p);
+		p->deadline_armed = true;
+		if (chl_timer_start(&p->deadline, p->deadline_when, 0) != CHL_OK) {
+			/* No memory for the heap: fail the wait now rather than
+			 * hang; the waiter still gets an answer. */
+			p->deadline_armed = false;
+			if (chl_parker_claim(p))
+				chl_parker_complete(p, NULL, CHL_NOMEM);
+		}
+	}
+	if (after)
+		after(p->on_commit_arg);
 	if (fn)
 		fn(p->unlock_arg);
 }
@@ -44,15 +71,7 @@ static void deadline_fired(chl_timer *t, void *arg)
 
 void chl_parker_arm_deadline(chl_parker *p, int64_t deadline_ns)
 {
-	chl_timer_init(&p->deadline, deadline_fired, p);
-	p->deadline_armed = true;
-	if (chl_timer_start(&p->deadline, deadline_ns, 0) != CHL_OK) {
-		/* No memory for the heap: fail the wait at once rather than
-		 * hang; the waiter still gets an answer. */
-		p->deadline_armed = false;
-		if (chl_parker_claim(p))
-			chl_parker_complete(p, NULL, CHL_NOMEM);
-	}
+	p->deadline_when = deadline_ns < 0 ? 0 : deadline_ns;
 }
 
 void chl_parker_disarm(chl_parker *p)
@@ -61,6 +80,7 @@ void chl_parker_disarm(chl_parker *p)
 		chl_timer_stop(&p->deadline);
 		p->deadline_armed = false;
 	}
+	p->deadline_when = -1;
 }
 
 /* ---- thread parkers ---- */
@@ -85,6 +105,9 @@ void chl_thread_parker_init(chl_thread_parker *tp)
 	tp->p.unlock_arg = NULL;
 	tp->p.reason = NULL;
 	tp->p.deadline_armed = false;
+	tp->p.deadline_when = -1;
+	tp->p.on_commit = NULL;
+	tp->p.on_commit_arg = NULL;
 	pthread_mutex_init(&tp->mu, NULL);
 	pthread_cond_init(&tp->cv, NULL);
 	tp->token = 0;

@@ -41,6 +41,9 @@
  * Lock order (the whole list lives in sched.h): primitive locks (channels
  * in address order) before the scheduler's run-queue locks and the timer
  * heap lock; p->ready() takes only run-queue locks or the thread token.
+ * Commit starts the deadline timer and runs on_commit (a context watch)
+ * *before* dropping the primitive lock, so a semaphore's lock is taken
+ * before a context's (see sched.h).
  */
 #ifndef CHL_WAITER_H
 #define CHL_WAITER_H
@@ -68,8 +71,12 @@ struct chl_parker {
 	void *unlock_arg;
 	const char *reason;            /* what it waits on ("chan receive"), for
 	                                  dumps; owned by the blocking side */
-	chl_timer deadline;            /* armed by chl_parker_arm_deadline */
-	bool deadline_armed;           /* owned by the blocking side */
+	chl_timer deadline;            /* started at commit, see arm_deadline */
+	int64_t deadline_when;         /* < 0: none; owned by the blocking side */
+	bool deadline_armed;           /* timer started; owned by the blocking side */
+	chl_unlock_fn on_commit;       /* extra step run at commit, after unlock
+	                                  (arms a context watch); blocking side */
+	void *on_commit_arg;
 };
 
 /* A parked plain thread: the token survives a wake that precedes the sleep. */
@@ -117,16 +124,20 @@ static inline void chl_parker_set_unlock(chl_parker *p, chl_unlock_fn fn, void *
 	p->unlock_arg = arg;
 }
 
-/* Step 2 for tasks: drop the recorded lock(s).  Called by the worker. */
+/* Step 2 for tasks: drop the recorded lock(s), then start what must wait
+ * for the park (deadline timer, on_commit).  Called by the worker once the
+ * task is off its stack, or by chl_thread_park. */
 void chl_parker_commit(chl_parker *p);
 
 /* Complete a claimed wait: set fired/status, then wake.  Call with no lock
  * held that p->ready could need (run-queue locks); primitive locks are fine. */
 void chl_parker_complete(chl_parker *p, chl_waiter *fired, int status);
 
-/* Arm a deadline (absolute chl_now() ns) for the wait just prepared: if it
+/* Give the wait just prepared a deadline (absolute chl_now() ns): if it
  * passes first, the timer claims p and completes it with CHL_TIMEOUT.
- * Call before queueing; pair with chl_parker_disarm after the wake. */
+ * The timer is only started at commit, once the parker is really parked
+ * (and its waiters queued): a task must not be readied while it still runs.
+ * Pair with chl_parker_disarm after the wake. */
 void chl_parker_arm_deadline(chl_parker *p, int64_t deadline_ns);
 
 /* After the wake: stop the deadline timer; on return its callback is not
