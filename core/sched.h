@@ -5,8 +5,10 @@
  * that runs it until it parks, yields or finishes (the bindings make step
  * resume a Lua state).  A task parks by returning CHL_STEP_PARK after a
  * primitive returned CHL_WAIT for its parker (waiter.h); the worker then
- * calls chl_parker_commit() - the task is off its stack, so only now may
- * the primitive's lock be dropped and the task be readied.
+ * marks the task parked and only then calls chl_parker_commit() - the task
+ * is off its stack, so only now may the primitive's lock be dropped and
+ * the task be readied (commit itself may ready it: a deadline that has
+ * already passed fires at once).
  *
  * Run queues: each worker has a local queue and a `next` slot; a task
  * readied by a running task goes into its waker's `next` slot and runs as
