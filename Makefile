@@ -51,7 +51,7 @@ $(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
 
 $(BUILD)/bindings/%.o: bindings/%.c $(wildcard core/*.h bindings/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore $(LUA_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -iquote core $(LUA_CFLAGS) -c $< -o $@
 
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
@@ -65,11 +65,11 @@ $(MODULE): $(BIND_OBJ) $(LIB)
 
 $(BUILD)/tests/%: tests/c/%.c $(LIB) $(wildcard tests/c/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -o $@ $< $(LIB) $(CMOCKA_LIBS) -lm
+	$(CC) $(CFLAGS_ALL) -iquote core -o $@ $< $(LIB) $(CMOCKA_LIBS) -lm
 
 $(BUILD)/bench/%: scripts/bench/c/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Icore -o $@ $< $(LIB) -lm
+	$(CC) $(CFLAGS_ALL) -iquote core -o $@ $< $(LIB) -lm
 
 test: all
 	@BUILD=$(BUILD) tests/run.sh
