@@ -1,0 +1,45 @@
+// mutex: a contended sync.Mutex. 8 goroutines each lock and unlock it
+// N/8 times, incrementing a shared counter inside. Prints
+// "mutex: X ns/op" (total time / N lock-unlock pairs).
+// Usage: mutex [N]   (default 1e6)
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+func main() {
+	n := 1000000
+	if len(os.Args) > 1 {
+		n, _ = strconv.Atoi(os.Args[1])
+	}
+	const g = 8
+	per := n / g
+	n = per * g
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	count := 0
+	start := time.Now()
+	wg.Add(g)
+	for i := 0; i < g; i++ {
+		go func() {
+			for j := 0; j < per; j++ {
+				mu.Lock()
+				count++
+				mu.Unlock()
+			}
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if count != n {
+		fmt.Println("mutex: failed (bad count)")
+		os.Exit(1)
+	}
+	fmt.Printf("mutex: %.1f ns/op\n", float64(el.Nanoseconds())/float64(n))
+}
