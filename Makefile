@@ -57,6 +57,16 @@ $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# The interpreter carries its Lua parts (lab runner, prompt) as C strings.
+$(BUILD)/gen/%_lua.h: bindings/%.lua scripts/embed.lua
+	@mkdir -p $(dir $@)
+	lua5.4 scripts/embed.lua chl_$*_lua $< > $@
+
+$(BUILD)/bindings/main.o: bindings/main.c $(BUILD)/gen/lab_lua.h $(BUILD)/gen/repl_lua.h \
+		$(wildcard core/*.h bindings/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -iquote core -iquote $(BUILD)/gen $(LUA_CFLAGS) -c $< -o $@
+
 $(EXE): $(BUILD)/bindings/main.o $(BIND_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -rdynamic -o $@ $^ $(LUA_LIBS) -lm -ldl
 

@@ -1,0 +1,534 @@
+/*
+ * lchan.c - chan(n), its methods, range and chan.select for Lua.
+ *
+ * A Lua value crossing a channel is encoded at send (chl_msg, transfer.h)
+ * and the pointer travels through the core channel (elem_size = pointer).
+ * Ownership of a message: the sender until the core accepts it; then the
+ * channel (a buffered value; freed with the channel if never received);
+ * then the receiver, who decodes and frees it.  A send refused because
+ * the channel is closed hands the message back to the sender, who frees it.
+ *
+ * Every blocking method follows lrt.h's pattern: prepare a wait, call the
+ * core's _begin, park with a continuation, finish in the continuation.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lchan.h"
+
+static void free_msg_elem(void *elem)
+{
+	chl_msg *m = *(chl_msg **)elem;
+
+	if (m)
+		chl_msg_free(m);
+}
+
+/* ---- the handle type ---- */
+
+static int l_chan_tostring(lua_State *L);
+static int l_chan_close_mm(lua_State *L);
+static const luaL_Reg chan_methods[];
+
+static void *chan_get(lua_State *L, int idx);
+static void chan_push(lua_State *L, void *obj);
+static void chan_retain(void *obj) { chl_chan_retain(obj); }
+static void chan_release(void *obj) { chl_chan_release(obj); }
+
+static const luaL_Reg chan_meta[] = {
+	{ "__tostring", l_chan_tostring },
+	{ "__close", l_chan_close_mm },
+	{ NULL, NULL }
+};
+
+static chl_lua_type chan_type = {
+	{ "chanlab.chan", chan_get, chan_retain, chan_release, chan_push },
+	chan_methods, chan_meta
+};
+
+static void *chan_get(lua_State *L, int idx)
+{
+	return chl_lua_test(L, idx, &chan_type);
+}
+
+static void chan_push(lua_State *L, void *obj)
+{
+	chl_lua_push(L, &chan_type, obj);
+}
+
+int chl_lua_chan_kind(chl_chan *c)
+{
+	return (int)chl_chan_tag(c);
+}
+
+void chl_lua_push_chan_kind(lua_State *L, chl_chan *c, int kind)
+{
+	chl_chan_set_tag(c, (uintptr_t)kind);
+	chl_lua_push(L, &chan_type, c);
+}
+
+void chl_lua_push_chan(lua_State *L, chl_chan *c)
+{
+	chl_lua_push(L, &chan_type, c);
+}
+
+chl_chan *chl_lua_check_chan(lua_State *L, int idx)
+{
+	return chl_lua_check(L, idx, &chan_type);
+}
+
+chl_chan *chl_lua_test_chan(lua_State *L, int idx)
+{
+	return chl_lua_test(L, idx, &chan_type);
+}
+
+/* ---- values ---- */
+
+static void check_sendable(lua_State *L, chl_chan *c)
+{
+	if (chl_lua_chan_kind(c) != CHL_LUA_CHAN_MSG)
+		luaL_error(L, "invalid operation: send to receive-only channel");
+}
+
+/* Push the received element held in *slot (ok false: the zero value). */
+static void push_elem(lua_State *L, chl_chan *c, void *slot, bool ok)
+{
+	switch (chl_lua_chan_kind(c)) {
+	case CHL_LUA_CHAN_MSG: {
+		chl_msg *m = *(chl_msg **)slot;
+
+		if (!ok || !m) {
+			lua_pushnil(L);
+			return;
+		}
+		*(chl_msg **)slot = NULL;
+		chl_msg_decode(L, m);
+		chl_msg_free(m);
+		return;
+	}
+	case CHL_LUA_CHAN_TIME:
+		if (ok)
+			lua_pushnumber(L, chl_lua_secs(*(int64_t *)slot));
+		else
+			lua_pushnil(L);
+		return;
+	case CHL_LUA_CHAN_SIGNAL:
+		if (ok) {
+			const char *name = chl_signal_name(*(int *)slot);
+			lua_pushstring(L, strncmp(name, "SIG", 3) == 0 ? name + 3 : name);
+		} else {
+			lua_pushnil(L);
+		}
+		return;
+	default:
+		lua_pushnil(L);
+	}
+}
+
+/* ---- constructor ---- */
+
+static int l_chan_new(lua_State *L)
+{
+	lua_Integer n = luaL_optinteger(L, 2, 0);   /* 1 is the chan table */
+	chl_chan *c;
+
+	if (n < 0 || n > (lua_Integer)1 << 40)
+		return luaL_error(L, "makechan: size out of range");
+	c = chl_chan_new(sizeof(chl_msg *), (size_t)n);
+	if (!c)
+		return luaL_error(L, "out of memory");
+	chl_chan_set_elem_free(c, free_msg_elem);
+	chl_lua_push(L, &chan_type, c);
+	return 1;
+}
+
+/* ---- send ---- */
+
+static int send_finish(lua_State *L, chl_lua_wait *wt, int rc)
+{
+	if (rc != CHL_OK) {
+		chl_msg_free(wt->slot);
+		wt->slot = NULL;
+		return chl_lua_raise(L, rc);
+	}
+	return 0;
+}
+
+static int send_k(lua_State *L, int status, lua_KContext ctx)
+{
+	chl_lua_wait *wt = chl_lua_wait_current(L);
+
+	(void)status;
+	(void)ctx;
+	return send_finish(L, wt, wt->w.status);
+}
+
+static int l_chan_send(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+	chl_msg *m;
+	chl_lua_wait *wt;
+	int rc;
+
+	check_sendable(L, c);
+	m = chl_msg_encode(L, 2, 1, "send");
+	wt = chl_lua_wait_prepare(L, "chan send");
+	chl_waiter_init(&wt->w, wt->parker, c);
+	wt->slot = m;
+	rc = chl_chan_send_begin(c, &wt->slot, &wt->w);
+	if (rc == CHL_WAIT)
+		return chl_lua_park(L, wt, 0, send_k);
+	return send_finish(L, wt, rc);
+}
+
+static int l_chan_trysend(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+	chl_msg *m;
+	int rc;
+
+	check_sendable(L, c);
+	m = chl_msg_encode(L, 2, 1, "send");
+	rc = chl_chan_try_send(c, &m);
+	if (rc == CHL_OK) {
+		lua_pushboolean(L, 1);
+		return 1;
+	}
+	chl_msg_free(m);
+	if (rc == CHL_WOULDBLOCK) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	return chl_lua_raise(L, rc);
+}
+
+/* ---- receive ---- */
+
+/* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
+static int recv_finish(lua_State *L, chl_chan *c, chl_lua_wait *wt, bool ok, lua_KContext ctx)
+{
+	push_elem(L, c, &wt->slot, ok);
+	if (ctx == 1)
+		return 1;
+	lua_pushboolean(L, ok);
+	return 2;
+}
+
+static int recv_k(lua_State *L, int status, lua_KContext ctx)
+{
+	chl_lua_wait *wt = chl_lua_wait_current(L);
+
+	(void)status;
+	return recv_finish(L, wt->w.obj, wt, wt->w.ok, ctx);
+}
+
+static int do_recv(lua_State *L, chl_chan *c, lua_KContext ctx)
+{
+	chl_lua_wait *wt = chl_lua_wait_prepare(L, "chan receive");
+	bool ok = false;
+	int rc;
+
+	chl_waiter_init(&wt->w, wt->parker, c);
+	rc = chl_chan_recv_begin(c, &wt->slot, &ok, &wt->w);
+	if (rc == CHL_WAIT)
+		return chl_lua_park(L, wt, ctx, recv_k);
+	return recv_finish(L, c, wt, ok, ctx);
+}
+
+static int l_chan_recv(lua_State *L)
+{
+	return do_recv(L, chl_lua_check_chan(L, 1), 0);
+}
+
+static int l_chan_tryrecv(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+	void *slot = NULL;
+	bool ok = false;
+
+	if (chl_chan_try_recv(c, &slot, &ok) != CHL_OK) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	lua_pushboolean(L, 1);
+	push_elem(L, c, &slot, ok);
+	lua_pushboolean(L, ok);
+	return 3;
+}
+
+static int range_iter(lua_State *L)
+{
+	return do_recv(L, chl_lua_check_chan(L, lua_upvalueindex(1)), 1);
+}
+
+static int l_chan_range(lua_State *L)
+{
+	chl_lua_check_chan(L, 1);
+	lua_settop(L, 1);
+	lua_pushcclosure(L, range_iter, 1);
+	return 1;
+}
+
+/* ---- the rest ---- */
+
+static int l_chan_close(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+	int rc;
+
+	if (chl_lua_chan_kind(c) != CHL_LUA_CHAN_MSG)
+		return luaL_error(L, "invalid operation: close of receive-only channel");
+	rc = chl_chan_close(c);
+	if (rc != CHL_OK)
+		return chl_lua_raise(L, rc);
+	return 0;
+}
+
+/* `local ch <close> = chan()`: closes it at the end of the scope unless
+ * it is closed already. */
+static int l_chan_close_mm(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+
+	if (chl_lua_chan_kind(c) == CHL_LUA_CHAN_MSG)
+		chl_chan_close(c);
+	return 0;
+}
+
+static int l_chan_len(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)chl_chan_len(chl_lua_check_chan(L, 1)));
+	return 1;
+}
+
+static int l_chan_cap(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)chl_chan_cap(chl_lua_check_chan(L, 1)));
+	return 1;
+}
+
+static int l_chan_tostring(lua_State *L)
+{
+	chl_chan *c = chl_lua_check_chan(L, 1);
+
+	lua_pushfstring(L, "chan(cap=%d, len=%d%s)", (int)chl_chan_cap(c),
+	                (int)chl_chan_len(c), chl_chan_is_closed(c) ? ", closed" : "");
+	return 1;
+}
+
+static const luaL_Reg chan_methods[] = {
+	{ "send", l_chan_send },
+	{ "recv", l_chan_recv },
+	{ "trysend", l_chan_trysend },
+	{ "tryrecv", l_chan_tryrecv },
+	{ "close", l_chan_close },
+	{ "len", l_chan_len },
+	{ "cap", l_chan_cap },
+	{ "range", l_chan_range },
+	{ NULL, NULL }
+};
+
+/* ---- select ---- */
+
+/* Scratch for one select, a userdata at stack index 2 so that it survives
+ * a park and is collected whatever happens. */
+typedef struct sel {
+	chl_select_state st;
+	int n;
+	bool st_live;              /* st initialised, not yet freed */
+	chl_select_case *cases;    /* n */
+	void **slots;              /* n: send message / receive slot */
+} sel;
+
+static void sel_release(sel *s, int keep)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (i != keep && s->cases[i].chan && s->cases[i].dir == CHL_SELECT_SEND &&
+		    s->slots[i]) {
+			chl_msg_free(s->slots[i]);
+			s->slots[i] = NULL;
+		}
+	if (s->st_live) {
+		chl_select_state_free(&s->st);
+		s->st_live = false;
+	}
+}
+
+static int sel_gc(lua_State *L)
+{
+	sel *s = lua_touserdata(L, 1);
+
+	sel_release(s, -1);
+	return 0;
+}
+
+static int call_k(lua_State *L, int status, lua_KContext base)
+{
+	(void)status;
+	return lua_gettop(L) - (int)base;
+}
+
+/* The select is decided: rc and fired say how.  Runs the chosen function
+ * (with lua_callk: it may block in turn) or returns index, v, ok. */
+static int sel_finish(lua_State *L, sel *s, int rc, int fired)
+{
+	int base, nargs = 0;
+
+	if (rc == CHL_CLOSED) {
+		sel_release(s, -1);
+		return chl_lua_raise(L, rc);
+	}
+	if (rc == CHL_WOULDBLOCK) {
+		sel_release(s, -1);
+		base = lua_gettop(L);
+		if (lua_getfield(L, 1, "default") != LUA_TFUNCTION)
+			return 0;
+		lua_callk(L, 0, LUA_MULTRET, base, call_k);
+		return call_k(L, LUA_OK, base);
+	}
+	if (rc != CHL_OK) {
+		sel_release(s, -1);
+		return chl_lua_raise(L, rc);
+	}
+	/* the fired send's message now belongs to the receiver */
+	if (s->cases[fired].dir == CHL_SELECT_SEND)
+		s->slots[fired] = NULL;
+	sel_release(s, -1);
+	base = lua_gettop(L);
+	lua_rawgeti(L, 1, fired + 1);
+	lua_rawgeti(L, -1, 1);
+	lua_remove(L, -2);
+	if (lua_type(L, -1) != LUA_TFUNCTION) {
+		lua_pop(L, 1);
+		lua_pushinteger(L, fired + 1);
+		nargs = 1;
+	}
+	if (s->cases[fired].dir == CHL_SELECT_RECV) {
+		push_elem(L, s->cases[fired].chan, &s->slots[fired], s->cases[fired].ok);
+		lua_pushboolean(L, s->cases[fired].ok);
+		nargs += 2;
+	}
+	if (nargs == 1 || nargs == 3)   /* no function: index (, v, ok) */
+		return nargs;
+	lua_callk(L, nargs, LUA_MULTRET, base, call_k);
+	return call_k(L, LUA_OK, base);
+}
+
+static int select_k(lua_State *L, int status, lua_KContext ctx)
+{
+	sel *s = lua_touserdata(L, 2);
+	int fired = -1, rc;
+
+	(void)status;
+	(void)ctx;
+	rc = chl_select_end(&s->st, s->cases, s->n, &fired);
+	return sel_finish(L, s, rc, fired);
+}
+
+/* Read case i (1-based) of the select table into s. */
+static void sel_read_case(lua_State *L, sel *s, int i)
+{
+	chl_select_case *sc = &s->cases[i - 1];
+	int t;
+
+	if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
+		luaL_error(L, "select: case #%d is not a table", i);
+	t = lua_gettop(L);
+	sc->chan = NULL;
+	sc->elem = &s->slots[i - 1];
+	sc->ok = false;
+	if (lua_getfield(L, t, "recv") != LUA_TNIL) {
+		sc->chan = chl_lua_check_chan(L, -1);
+		sc->dir = CHL_SELECT_RECV;
+		if (lua_getfield(L, t, "send") != LUA_TNIL)
+			luaL_error(L, "select: case #%d has both recv and send", i);
+		lua_pop(L, 1);
+	} else if (lua_getfield(L, t, "send") != LUA_TNIL) {
+		chl_chan *c = chl_lua_check_chan(L, -1);
+
+		check_sendable(L, c);
+		lua_getfield(L, t, "value");
+		s->slots[i - 1] = chl_msg_encode(L, lua_gettop(L), 1, "send");
+		lua_pop(L, 1);
+		sc->chan = c;
+		sc->dir = CHL_SELECT_SEND;
+	}
+	lua_settop(L, t - 1);
+}
+
+static int l_select(lua_State *L)
+{
+	int n, i, fired = -1, rc;
+	bool nonblock;
+	sel *s;
+	size_t size;
+	chl_lua_wait *wt;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	lua_settop(L, 1);
+	n = (int)lua_rawlen(L, 1);
+	size = sizeof(sel) + (size_t)n * (sizeof(chl_select_case) + sizeof(void *));
+	s = lua_newuserdatauv(L, size, 0);
+	memset(s, 0, size);
+	s->cases = (chl_select_case *)(s + 1);
+	s->slots = (void **)(s->cases + n);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, sel_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, 2);
+	for (i = 1; i <= n; i++) {
+		sel_read_case(L, s, i);
+		s->n = i;          /* what sel_gc must free if a later case raises */
+	}
+	lua_getfield(L, 1, "default");
+	nonblock = !lua_isnil(L, -1);
+	lua_pop(L, 1);
+	if (chl_select_state_init(&s->st, n) != CHL_OK)
+		return luaL_error(L, "out of memory");
+	s->st_live = true;
+	wt = chl_lua_wait_prepare(L, n ? "select" : "select (no cases)");
+	rc = chl_select_begin(&s->st, s->cases, n, nonblock, wt->parker, &fired);
+	if (rc == CHL_WAIT)
+		return chl_lua_park(L, wt, 0, select_k);
+	return sel_finish(L, s, rc, fired);
+}
+
+static int l_chan_call(lua_State *L)
+{
+	return l_chan_new(L);
+}
+
+static void register_chan_type(void)
+{
+	chl_lua_type_register(&chan_type);
+}
+
+int chl_open_chan(lua_State *L)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_chan_type);
+	lua_createtable(L, 0, 2);
+	lua_pushcfunction(L, l_select);
+	lua_setfield(L, -2, "select");
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, l_chan_call);
+	lua_setfield(L, -2, "__call");
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
+static int l_go(lua_State *L)
+{
+	chl_lua_go(L, 1, lua_gettop(L) - 1, NULL);
+	return 0;
+}
+
+int chl_open_go(lua_State *L)
+{
+	lua_pushcfunction(L, l_go);
+	return 1;
+}

@@ -1,0 +1,187 @@
+/*
+ * lrt.c - the Lua runtime: one per process, the scheduler the goroutines
+ * run on; plus the small shared helpers of every binding file (handles,
+ * errors, durations).
+ *
+ * Why one per process: a goroutine's state and the main state of a stock
+ * lua5.4 both need to find it, and only the process is common to them.
+ * It is made once (chl_rt_start) and lives until the process exits.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "goroutine.h"
+
+struct chl_rt {
+	chl_sched *sched;
+	chl_rt_config cfg;         /* as started; script_dir owned (strdup) */
+};
+
+static pthread_mutex_t rt_mu = PTHREAD_MUTEX_INITIALIZER;
+static chl_rt *_Atomic the_rt;
+
+static void rt_preempt(chl_task *t, void *ud)
+{
+	(void)ud;
+	if (t)
+		chl_goroutine_preempt(t);
+}
+
+chl_rt *chl_rt_start(const chl_rt_config *cfg)
+{
+	chl_rt *rt;
+
+	pthread_mutex_lock(&rt_mu);
+	rt = the_rt;
+	if (!rt) {
+		chl_sched_config sc = { 0 };
+
+		rt = calloc(1, sizeof *rt);
+		if (rt) {
+			rt->cfg = *cfg;
+			rt->cfg.script_dir = cfg->script_dir ? strdup(cfg->script_dir) : NULL;
+			sc.procs = cfg->procs;
+			sc.detect_deadlock = cfg->detect_deadlock;
+			sc.on_deadlock = chl_rt_deadlock;
+			sc.on_preempt = cfg->preempt ? rt_preempt : NULL;
+			sc.ud = rt;
+			rt->sched = chl_sched_new(&sc);
+			if (!rt->sched) {
+				free(rt);
+				rt = NULL;
+			}
+		}
+		the_rt = rt;
+	}
+	pthread_mutex_unlock(&rt_mu);
+	return rt;
+}
+
+chl_rt *chl_rt_current(void)
+{
+	return the_rt;
+}
+
+chl_rt *chl_lua_rt(lua_State *L)
+{
+	chl_rt *rt = the_rt;
+
+	if (!rt)
+		luaL_error(L, "chanlab: runtime not started");
+	return rt;
+}
+
+chl_sched *chl_rt_sched(chl_rt *rt)
+{
+	return rt->sched;
+}
+
+const char *chl_rt_script_dir(chl_rt *rt)
+{
+	return rt->cfg.script_dir;
+}
+
+/* ---- errors ---- */
+
+int chl_lua_raise(lua_State *L, int status)
+{
+	lua_pushstring(L, chl_strerror(status));
+	return lua_error(L);
+}
+
+/* ---- durations ---- */
+
+int64_t chl_lua_ns(lua_State *L, int idx)
+{
+	double s = luaL_checknumber(L, idx) * 1e9;
+
+	if (isnan(s))
+		luaL_argerror(L, idx, "duration is NaN");
+	if (s >= 9.2e18)
+		return INT64_MAX;
+	if (s <= -9.2e18)
+		return INT64_MIN;
+	return (int64_t)s;
+}
+
+double chl_lua_secs(int64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/* ---- handles ---- */
+
+typedef struct handle {
+	void *obj;                 /* one reference, or NULL once collected */
+} handle;
+
+static int handle_gc(lua_State *L)
+{
+	const chl_lua_type *t = lua_touserdata(L, lua_upvalueindex(1));
+	handle *h = lua_touserdata(L, 1);
+
+	if (h && h->obj) {
+		t->h.release(h->obj);
+		h->obj = NULL;
+	}
+	return 0;
+}
+
+static int handle_eq(lua_State *L)
+{
+	handle *a = lua_touserdata(L, 1), *b = lua_touserdata(L, 2);
+
+	lua_pushboolean(L, a && b && a->obj == b->obj);
+	return 1;
+}
+
+/* Push t's metatable, making it in this state on first use. */
+static void push_metatable(lua_State *L, const chl_lua_type *t)
+{
+	if (luaL_newmetatable(L, t->h.tname)) {
+		if (t->methods) {
+			lua_newtable(L);
+			luaL_setfuncs(L, t->methods, 0);
+			lua_setfield(L, -2, "__index");
+		}
+		if (t->metamethods)
+			luaL_setfuncs(L, t->metamethods, 0);
+		lua_pushlightuserdata(L, (void *)t);
+		lua_pushcclosure(L, handle_gc, 1);
+		lua_setfield(L, -2, "__gc");
+		lua_pushcfunction(L, handle_eq);
+		lua_setfield(L, -2, "__eq");
+	}
+}
+
+void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
+{
+	handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+
+	h->obj = obj;
+	push_metatable(L, t);
+	lua_setmetatable(L, -2);
+}
+
+void *chl_lua_test(lua_State *L, int idx, const chl_lua_type *t)
+{
+	handle *h = luaL_testudata(L, idx, t->h.tname);
+
+	return h ? h->obj : NULL;
+}
+
+void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t)
+{
+	handle *h = luaL_checkudata(L, idx, t->h.tname);
+
+	if (!h->obj)
+		luaL_argerror(L, idx, "handle already released");
+	return h->obj;
+}
+
+void chl_lua_type_register(chl_lua_type *t)
+{
+	chl_handle_type_register(&t->h);
+}

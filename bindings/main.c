@@ -1,0 +1,251 @@
+/*
+ * main.c - the `chanlab` interpreter.
+ *
+ *   chanlab [run] [--procs N] script.lua [args...]
+ *   chanlab [--procs N] -e 'code'
+ *   chanlab lab list | run N | verify [N] [--show]
+ *   chanlab --help | --version
+ *   chanlab            (a terminal: an interactive prompt; else stdin)
+ *
+ * The script runs as goroutine 1 on the scheduler, with the API as
+ * globals, `arg` and `...` as in lua, and its folder first on
+ * package.path.  Exit status: 0 when the main goroutine returns (whatever
+ * else runs), 1 for usage errors and scripts that do not load (printed as
+ * "chanlab: file:line: message"), 2 for panics and deadlocks.
+ */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <lualib.h>
+
+#include "goroutine.h"
+#include "lab_lua.h"
+#include "repl_lua.h"
+
+void chl_rt_config_from_env(chl_rt_config *cfg);
+void chl_lua_push_api(lua_State *L);
+const luaL_Reg *chl_lazyenv_api(void);
+
+static const char usage[] =
+	"usage: chanlab [run] [--procs N] script.lua [args...]\n"
+	"       chanlab [--procs N] -e 'code'\n"
+	"       chanlab lab list | run N | verify [N] [--show]\n"
+	"       chanlab --help | --version\n"
+	"With no script, a terminal gets an interactive prompt; otherwise the\n"
+	"script is read from standard input.\n"
+	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
+	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_LABS (the labs folder).\n";
+
+static _Noreturn void die_usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "chanlab: %s\n", msg);
+	fputs(usage, stderr);
+	exit(1);
+}
+
+/* ---- the main goroutine's end ---- */
+
+static pthread_mutex_t main_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t main_cv = PTHREAD_COND_INITIALIZER;
+static bool main_done;
+
+/* Runs in goroutine 1 when its chunk returns; an error is left to panic. */
+static int main_finish(lua_State *L, int status, int base, void *arg)
+{
+	(void)L;
+	(void)base;
+	(void)arg;
+	if (status != LUA_OK)
+		return 0;
+	pthread_mutex_lock(&main_mu);
+	main_done = true;
+	pthread_cond_signal(&main_cv);
+	pthread_mutex_unlock(&main_mu);
+	return 0;
+}
+
+/* ---- setup ---- */
+
+static char *dir_of(const char *path)
+{
+	char *copy = strdup(path), *slash = strrchr(copy, '/');
+
+	if (!slash) {
+		free(copy);
+		return strdup(".");
+	}
+	if (slash == copy)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	return copy;
+}
+
+static void set_globals(lua_State *L, const char *script_dir)
+{
+	const luaL_Reg *p;
+
+	luaL_openlibs(L);
+	for (p = chl_lazyenv_api(); p->name; p++) {
+		p->func(L);
+		lua_setglobal(L, p->name);
+	}
+	if (script_dir) {
+		lua_getglobal(L, "package");
+		lua_getfield(L, -1, "path");
+		lua_pushfstring(L, "%s/?.lua;%s", script_dir, lua_tostring(L, -1));
+		lua_setfield(L, -3, "path");
+		lua_pop(L, 2);
+	}
+}
+
+/* arg[0] = script, arg[1..] = its arguments, arg[-k] = what came before. */
+static void set_arg(lua_State *L, char **argv, int argc, int script)
+{
+	int i;
+
+	lua_createtable(L, argc - script - 1, script + 1);
+	for (i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i - script);
+	}
+	lua_setglobal(L, "arg");
+}
+
+static void load_or_die(lua_State *L, int rc)
+{
+	if (rc != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+		fprintf(stderr, "chanlab: %s\n", msg ? msg : "cannot load the script");
+		exit(1);
+	}
+}
+
+/* The labs folder: $CHANLAB_LABS, ./labs, or beside the executable
+ * (build/chanlab, build/tsan/chanlab, PREFIX/bin/chanlab). */
+static void find_labs(char *out, size_t size, const char *exe)
+{
+	const char *env = getenv("CHANLAB_LABS");
+	char *dir = dir_of(exe);
+	const char *tries[] = { "%s/../labs", "%s/../../labs", "%s/../share/chanlab/labs" };
+	size_t i;
+
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		free(dir);
+		return;
+	}
+	snprintf(out, size, "labs");
+	if (access("labs/01_worker_pool.lua", R_OK) != 0)
+		for (i = 0; i < sizeof tries / sizeof *tries; i++) {
+			char path[PATH_MAX];
+			snprintf(out, size, tries[i], dir);
+			snprintf(path, sizeof path, "%s/01_worker_pool.lua", out);
+			if (access(path, R_OK) == 0)
+				break;
+		}
+	free(dir);
+}
+
+int main(int argc, char **argv)
+{
+	chl_rt_config cfg = { 0 };
+	const char *code = NULL, *script = NULL;
+	bool lab = false;
+	int i = 1, first_arg;
+	char *script_dir = NULL;
+	chl_rt *rt;
+	goroutine *g;
+	lua_State *L;
+
+	chl_rt_config_from_env(&cfg);
+	cfg.detect_deadlock = true;
+	if (i < argc && strcmp(argv[i], "run") == 0)
+		i++;
+	else if (i < argc && strcmp(argv[i], "lab") == 0) {
+		lab = true;
+		i++;
+	}
+	for (; i < argc && argv[i][0] == '-' && !lab; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage, stdout);
+			return 0;
+		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+			printf("chanlab %s (%s)\n", CHANLAB_VERSION, LUA_RELEASE);
+			return 0;
+		} else if (strcmp(argv[i], "--procs") == 0 && i + 1 < argc) {
+			cfg.procs = atoi(argv[++i]);
+			if (cfg.procs < 1)
+				die_usage("--procs wants a number >= 1");
+		} else if (strncmp(argv[i], "--procs=", 8) == 0) {
+			cfg.procs = atoi(argv[i] + 8);
+			if (cfg.procs < 1)
+				die_usage("--procs wants a number >= 1");
+		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
+			code = argv[++i];
+		} else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (strcmp(argv[i], "-") == 0) {
+			break;
+		} else {
+			fprintf(stderr, "chanlab: unknown option '%s'\n", argv[i]);
+			die_usage(NULL);
+		}
+	}
+	first_arg = i;
+	if (!lab && !code && i < argc) {
+		script = argv[i];
+		first_arg = i + 1;
+		if (strcmp(script, "-") != 0)
+			script_dir = dir_of(script);
+	}
+	cfg.script_dir = script_dir;
+	rt = chl_rt_start(&cfg);
+	if (!rt) {
+		fputs("chanlab: cannot start the runtime\n", stderr);
+		return 1;
+	}
+	L = chl_goroutine_new_main(rt, &g);
+	if (!L) {
+		fputs("chanlab: out of memory\n", stderr);
+		return 1;
+	}
+	set_globals(L, script_dir);
+	set_arg(L, argv, argc, first_arg - 1);
+	if (lab) {
+		char exe[PATH_MAX], labs[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+		exe[n > 0 ? n : 0] = '\0';
+		find_labs(labs, sizeof labs, exe);
+		lua_pushstring(L, exe);
+		lua_setglobal(L, "CHANLAB_EXE");
+		lua_pushstring(L, labs);
+		lua_setglobal(L, "CHANLAB_LABS");
+		load_or_die(L, luaL_loadbuffer(L, chl_lab_lua, sizeof chl_lab_lua - 1, "=lab"));
+	} else if (code) {
+		load_or_die(L, luaL_loadbuffer(L, code, strlen(code), "=(command line)"));
+	} else if (script && strcmp(script, "-") != 0) {
+		load_or_die(L, luaL_loadfile(L, script));
+	} else if (!script && isatty(0)) {
+		load_or_die(L, luaL_loadbuffer(L, chl_repl_lua, sizeof chl_repl_lua - 1, "=repl"));
+	} else {
+		load_or_die(L, luaL_loadfile(L, NULL));
+	}
+	for (i = first_arg; i < argc; i++)
+		lua_pushstring(L, argv[i]);
+	g->hooks.finish = main_finish;
+	chl_goroutine_spawn(rt, g);
+	pthread_mutex_lock(&main_mu);
+	while (!main_done)
+		pthread_cond_wait(&main_cv, &main_mu);
+	pthread_mutex_unlock(&main_mu);
+	free(script_dir);
+	chl_rt_exit(0);
+}

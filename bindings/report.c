@@ -1,0 +1,179 @@
+/*
+ * report.c - what the program prints when it dies, in Go's format:
+ * panics (an error escaping a goroutine) and deadlocks (every goroutine
+ * asleep).  Both go to stderr after stdout is flushed, and end the process
+ * with status 2 through chl_rt_exit, which lets one report through at a
+ * time (two goroutines panicking at once print one panic).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "goroutine.h"
+
+static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
+
+_Noreturn void chl_rt_exit(int status)
+{
+	pthread_mutex_lock(&exit_mu);   /* never unlocked: we are leaving */
+	fflush(stdout);
+	fflush(stderr);
+	_exit(status);
+}
+
+/* Lua's traceback of L1 without its "stack traceback:" header, as a
+ * malloc'd string (NULL when there is no Lua frame). */
+static char *traceback_of(lua_State *L1)
+{
+	lua_State *T = luaL_newstate();
+	const char *tb, *nl;
+	char *out = NULL;
+
+	if (!T)
+		return NULL;
+	luaL_traceback(T, L1, NULL, 0);
+	tb = lua_tostring(T, -1);
+	nl = tb ? strchr(tb, '\n') : NULL;
+	if (nl)
+		out = strdup(nl + 1);
+	lua_close(T);
+	return out;
+}
+
+static void print_goroutine(uint64_t id, const char *state, const char *tb,
+                            const char *created)
+{
+	fprintf(stderr, "goroutine %llu [%s]:\n", (unsigned long long)id, state);
+	if (tb && *tb)
+		fprintf(stderr, "%s\n", tb);
+	if (created && *created && id != 1)
+		fprintf(stderr, "created by go() at %s\n", created);
+}
+
+static int tostring_protected(lua_State *L)
+{
+	luaL_tolstring(L, 1, NULL);
+	return 1;
+}
+
+/* The error on top of L as text: strings and numbers as they are, others
+ * through __tostring when they have one. */
+static char *error_text(lua_State *L)
+{
+	const char *s;
+
+	if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+		return strdup(lua_tostring(L, -1));
+	if (luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL) {
+		lua_pop(L, 1);
+		lua_pushcfunction(L, tostring_protected);
+		lua_pushvalue(L, -2);
+		if (lua_pcall(L, 1, 1, 0) == LUA_OK && (s = lua_tostring(L, -1))) {
+			char *out = strdup(s);
+			lua_pop(L, 1);
+			return out;
+		}
+		lua_pop(L, 1);
+	}
+	{
+		char buf[80];
+		snprintf(buf, sizeof buf, "(error object is a %s value)", luaL_typename(L, -1));
+		return strdup(buf);
+	}
+}
+
+static _Noreturn void panic_print(const char *msg, const char *tb, uint64_t id,
+                                  const char *created)
+{
+	pthread_mutex_lock(&exit_mu);
+	fflush(stdout);
+	fprintf(stderr, "panic: %s\n\n", msg ? msg : "?");
+	print_goroutine(id, "running", tb, created);
+	fflush(stderr);
+	_exit(2);
+}
+
+_Noreturn void chl_rt_panic(lua_State *L, uint64_t id)
+{
+	char *tb = traceback_of(L);
+	char *msg = error_text(L);
+
+	panic_print(msg, tb, id, NULL);
+}
+
+void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,
+                        const chl_go_hooks *hooks)
+{
+	char *tb = traceback_of(L);   /* before the stack is unwound */
+	char *msg;
+
+	lua_resetthread(L);           /* error object stays on top */
+	if (hooks->finish && hooks->finish(L, status, 0, hooks->arg)) {
+		free(tb);
+		return;
+	}
+	msg = error_text(L);
+	panic_print(msg, tb, id, created);
+}
+
+/* ---- deadlock ---- */
+
+typedef struct dump {
+	goroutine **gs;
+	size_t n, cap;
+} dump;
+
+static void collect(chl_task *t, void *arg)
+{
+	dump *d = arg;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 64;
+		goroutine **gs = realloc(d->gs, cap * sizeof *gs);
+		if (!gs)
+			return;
+		d->gs = gs;
+		d->cap = cap;
+	}
+	d->gs[d->n++] = (goroutine *)t;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = (*(goroutine *const *)a)->task.id;
+	uint64_t y = (*(goroutine *const *)b)->task.id;
+
+	return (x > y) - (x < y);
+}
+
+/* At most this many goroutines are dumped in full; a program with 100,000
+ * goroutines asleep wants the first ones and a count, not 100,000 stacks. */
+#define DUMP_MAX 100
+
+void chl_rt_deadlock(chl_sched *s, void *ud)
+{
+	dump d = { NULL, 0, 0 };
+	size_t i;
+
+	(void)ud;
+	pthread_mutex_lock(&exit_mu);
+	fflush(stdout);
+	chl_sched_foreach(s, collect, &d);
+	qsort(d.gs, d.n, sizeof *d.gs, by_id);
+	fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
+	for (i = 0; i < d.n && i < DUMP_MAX; i++) {
+		goroutine *g = d.gs[i];
+		const char *why = g->block_reason ? g->block_reason : g->task.parker.reason;
+		char *tb = g->L ? traceback_of(g->L) : NULL;
+
+		fputc('\n', stderr);
+		print_goroutine(g->task.id, why ? why : "waiting", tb, g->created);
+		free(tb);
+	}
+	if (d.n > DUMP_MAX)
+		fprintf(stderr, "\n... and %zu more goroutines\n", d.n - DUMP_MAX);
+	fflush(stderr);
+	_exit(2);
+}
