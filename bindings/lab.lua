@@ -284,9 +284,12 @@ function M.resolve(entries, key)
 	return nil
 end
 
--- command(exe, entry, args) -> the shell command that runs one lab
-local function command(exe, e, args)
+-- command(exe, entry, args, exec) -> the shell command that runs one lab.
+-- exec: the shell replaces itself by chanlab, so that a Ctrl-C reaches
+-- only the lab (used by `run`, whose output and status pass straight on).
+local function command(exe, e, args, exec)
 	local words = { "cd", shell_quote(e.dir), "&&" }
+	if exec then words[#words + 1] = "exec" end
 	if M.timeout_cmd then words[#words + 1] = M.timeout_cmd end
 	words[#words + 1] = shell_quote(exe)
 	words[#words + 1] = "run"
@@ -381,7 +384,7 @@ function M.main(args, exe, dir)
 		local saved = M.timeout_cmd
 		M.timeout_cmd = nil              -- interactive: no time limit
 		local rest = table.move(args, 3, #args, 1, {})
-		local ok, how, n = os.execute(command(exe, e, rest))
+		local ok, how, n = os.execute(command(exe, e, rest, true))
 		M.timeout_cmd = saved
 		if ok then return 0 end
 		if how == "signal" then return 128 + n end
