@@ -41,6 +41,7 @@ struct chl_chan {
 	size_t elem_size;            /* fixed at creation */
 	size_t cap;                  /* fixed at creation; 0 = unbuffered */
 	void (*free_elem)(void *);   /* set before sharing; used by the last release */
+	atomic_uintptr_t tag;        /* the owner's label (the Lua side: element kind) */
 	size_t count;                /* mu: values in the ring */
 	size_t head;                 /* mu: slot of the oldest value */
 	bool closed;                 /* mu */
@@ -90,12 +91,23 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	c->elem_size = elem_size;
 	c->cap = cap;
 	c->free_elem = NULL;
+	atomic_init(&c->tag, 0);
 	c->count = 0;
 	c->head = 0;
 	c->closed = false;
 	c->sendq.head = c->sendq.tail = NULL;
 	c->recvq.head = c->recvq.tail = NULL;
 	return c;
+}
+
+void chl_chan_set_tag(chl_chan *c, uintptr_t tag)
+{
+	atomic_store_explicit(&c->tag, tag, memory_order_relaxed);
+}
+
+uintptr_t chl_chan_tag(chl_chan *c)
+{
+	return atomic_load_explicit(&c->tag, memory_order_relaxed);
 }
 
 void chl_chan_set_elem_free(chl_chan *c, void (*free_elem)(void *elem))

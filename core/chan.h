@@ -40,6 +40,11 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap);
  * Lua layer sends pointers to owned messages).  Set it before sharing c. */
 void chl_chan_set_elem_free(chl_chan *c, void (*free_elem)(void *elem));
 
+/* A label the owner may attach (the Lua layer: what the elements are).
+ * 0 until set; atomic, so setting the same tag from two threads is fine. */
+void chl_chan_set_tag(chl_chan *c, uintptr_t tag);
+uintptr_t chl_chan_tag(chl_chan *c);
+
 /* One more reference; returns c.  Atomic, takes no lock.  NULL-safe. */
 chl_chan *chl_chan_retain(chl_chan *c);
 
