@@ -1,0 +1,1258 @@
+/*
+ * transfer.c - encoding Lua values into self-contained messages and
+ * decoding them into another lua_State (what crosses: see transfer.h).
+ *
+ * A message is one malloc'd block:
+ *
+ *     struct chl_msg | payload (size bytes) | pad to 8 | handle records
+ *
+ * The payload is nvalues items, each a tag byte and what follows it.  Numbers
+ * and lengths are in native byte order and width: a message never leaves
+ * the process.  Objects that can be met twice (tables, Lua functions,
+ * handles) are numbered 0, 1, 2... in the order their first item appears;
+ * a later meeting is a REF to that number.
+ *
+ *   tag        name     follows
+ *   0x00       NIL      -
+ *   0x01       FALSE    -
+ *   0x02       TRUE     -
+ *   0x03       INT8     int8_t                  integers -128..127
+ *   0x04       INT32    int32_t                 other integers that fit
+ *   0x05       INT64    int64_t (lua_Integer)
+ *   0x06       FLOAT    double (lua_Number), bit for bit (-0.0, nan, inf)
+ *   0x07       STR      size_t len, len bytes   strings of 224 bytes or more
+ *   0x08       TABLE    uint32_t narr, uint32_t npairs, then narr items
+ *                       (t[1] .. t[narr]), then npairs (key item, value item)
+ *   0x09       LFUNC    uint8_t nups, size_t len, len bytes of lua_dump
+ *                       (not stripped), then nups upvalue slots: an item,
+ *                       or an UPJOIN
+ *   0x0A       UPJOIN   uint32_t function number, uint8_t upvalue number:
+ *                       this upvalue is shared with that (earlier) function's
+ *                       upvalue (only in an upvalue slot)
+ *   0x0B       REF      uint32_t object number
+ *   0x0C       GLOBALS  -  the receiving state's globals table
+ *   0x0D       LIBFN    uint16_t index in the standard library map (libmap)
+ *   0x0E       BINDFN   uint16_t index in the registered binding functions
+ *   0x0F       HANDLE   uint8_t type index, void *object
+ *   0x10-0x1F  (unused)
+ *   0x20-0xFF  SSTR     the string's (tag - 0x20) bytes: strings < 224 bytes
+ *
+ * Metatables are not copied: a metatable is usually behaviour (a class),
+ * and behaviour is code the receiver loads for itself; copying it silently
+ * would give every message its own class table.  Only handles keep theirs,
+ * because their push() sets it in the destination.
+ *
+ * Handle references: the message owns one reference per handle object it
+ * names (the first meeting of each userdata; REFs add none), taken when
+ * encoding succeeds and dropped by chl_msg_free.  Decoding retains once more
+ * for each new userdata, whose __gc drops it.
+ *
+ * Encoding works in a per-state encoder (a userdata in the registry, its
+ * buffers freed by __gc), so an error raised half way leaks nothing; the
+ * message is malloc'd only at the end, the payload copied into it.  A
+ * message of scalars only skips the encoder: one sizing pass, one malloc.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "check.h"
+#include "transfer.h"
+
+enum {
+	T_NIL, T_FALSE, T_TRUE, T_INT8, T_INT32, T_INT64, T_FLOAT, T_STR,
+	T_TABLE, T_LFUNC, T_UPJOIN, T_REF, T_GLOBALS, T_LIBFN, T_BINDFN,
+	T_HANDLE,
+	T_SSTR = 0x20
+};
+#define SSTR_MAX (0xFF - T_SSTR)    /* longest string stored as SSTR */
+
+struct chl_msg {
+	size_t size;                /* payload bytes, at data[0] */
+	size_t hoff;                /* offset of the handle records in data */
+	uint32_t nvalues;           /* top-level items */
+	uint32_t nhandles;          /* handle records: references owned */
+	uint32_t nobjs;             /* numbered objects */
+	uint32_t backrefs;          /* REF + UPJOIN items; 0: decode keeps no object table */
+	unsigned char data[];
+};
+
+typedef struct hrec {
+	void *obj;
+	uint32_t type;              /* index in htypes */
+} hrec;
+
+/* ---- registries: filled at startup, read-only afterwards ---- */
+
+#define MAX_HTYPES 32
+#define MAX_BINDFN 64
+static const chl_handle_type *htypes[MAX_HTYPES];
+static int nhtypes;
+static lua_CFunction bindfn[MAX_BINDFN];
+static int nbindfn;
+
+void chl_handle_type_register(const chl_handle_type *t)
+{
+	for (int i = 0; i < nhtypes; i++)
+		if (htypes[i] == t || strcmp(htypes[i]->tname, t->tname) == 0)
+			return;
+	chl_assert(nhtypes < MAX_HTYPES);
+	htypes[nhtypes++] = t;
+}
+
+void chl_transfer_register_cfunction(const char *name, lua_CFunction f)
+{
+	(void)name;
+	for (int i = 0; i < nbindfn; i++)
+		if (bindfn[i] == f)
+			return;
+	chl_assert(nbindfn < MAX_BINDFN);
+	bindfn[nbindfn++] = f;
+}
+
+/* ---- the standard library map: C function pointer -> library name ----
+ *
+ * Built once per process from a fresh state with every standard library
+ * open, so user additions to `string` etc. never count as "standard".  The
+ * same C function has the same address in every state of the process; the
+ * receiver looks the name up in its own package.loaded (so `require`, a C
+ * closure, becomes the receiver's own `require`). */
+
+typedef struct libfn {
+	lua_CFunction f;
+	char lib[12];               /* package.loaded key: "_G", "string"... */
+	char field[24];             /* key in that table */
+	int order;                  /* for a stable sort: first name wins */
+} libfn;
+
+#define MAX_LIBFN 512
+static libfn libmap[MAX_LIBFN];
+static int nlibmap;
+static pthread_once_t libmap_once = PTHREAD_ONCE_INIT;
+
+static const char *const stdlibs[] = {
+	"_G", "package", "coroutine", "table", "io", "os", "string", "math",
+	"utf8", "debug",
+};
+
+static int libfn_cmp(const void *a, const void *b)
+{
+	const libfn *x = a, *y = b;
+	uintptr_t fx = (uintptr_t)x->f, fy = (uintptr_t)y->f;
+	if (fx != fy)
+		return fx < fy ? -1 : 1;
+	return x->order - y->order;
+}
+
+/* Runs protected in the scratch state: fills libmap (unsorted). */
+static int libmap_walk(lua_State *L)
+{
+	luaL_openlibs(L);
+	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	for (size_t i = 0; i < sizeof stdlibs / sizeof stdlibs[0]; i++) {
+		if (lua_getfield(L, 1, stdlibs[i]) != LUA_TTABLE) {
+			lua_pop(L, 1);
+			continue;
+		}
+		lua_pushnil(L);
+		while (lua_next(L, -2)) {
+			size_t len;
+			if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)
+			    && nlibmap < MAX_LIBFN) {
+				const char *k = lua_tolstring(L, -2, &len);
+				libfn *e = &libmap[nlibmap];
+				if (len < sizeof e->field) {
+					e->f = lua_tocfunction(L, -1);
+					snprintf(e->lib, sizeof e->lib, "%s", stdlibs[i]);
+					memcpy(e->field, k, len + 1);
+					e->order = nlibmap++;
+				}
+			}
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 1);
+	}
+	return 0;
+}
+
+static void libmap_build(void)
+{
+	lua_State *L = luaL_newstate();
+	if (L == NULL)
+		return;                 /* then no C function can cross */
+	lua_pushcfunction(L, libmap_walk);
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK)
+		nlibmap = 0;
+	lua_close(L);
+	qsort(libmap, (size_t)nlibmap, sizeof libmap[0], libfn_cmp);
+	int n = 0;
+	for (int i = 0; i < nlibmap; i++)
+		if (n == 0 || libmap[n - 1].f != libmap[i].f)
+			libmap[n++] = libmap[i];
+	nlibmap = n;
+}
+
+static int libmap_find(lua_CFunction f)
+{
+	pthread_once(&libmap_once, libmap_build);
+	int lo = 0, hi = nlibmap - 1;
+	uintptr_t key = (uintptr_t)f;
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		uintptr_t m = (uintptr_t)libmap[mid].f;
+		if (m == key)
+			return mid;
+		if (m < key)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/* ---- scalars, shared by the fast path and the encoder ---- */
+
+static unsigned char *put_int(unsigned char *p, lua_Integer v)
+{
+	if (v >= INT8_MIN && v <= INT8_MAX) {
+		*p++ = T_INT8;
+		*p++ = (unsigned char)(int8_t)v;
+	} else if (v >= INT32_MIN && v <= INT32_MAX) {
+		int32_t x = (int32_t)v;
+		*p++ = T_INT32;
+		memcpy(p, &x, sizeof x);
+		p += sizeof x;
+	} else {
+		*p++ = T_INT64;
+		memcpy(p, &v, sizeof v);
+		p += sizeof v;
+	}
+	return p;
+}
+
+static unsigned char *put_float(unsigned char *p, lua_Number v)
+{
+	*p++ = T_FLOAT;
+	memcpy(p, &v, sizeof v);
+	return p + sizeof v;
+}
+
+static unsigned char *put_str(unsigned char *p, const char *s, size_t len)
+{
+	if (len <= SSTR_MAX) {
+		*p++ = (unsigned char)(T_SSTR + len);
+	} else {
+		*p++ = T_STR;
+		memcpy(p, &len, sizeof len);
+		p += sizeof len;
+	}
+	memcpy(p, s, len);
+	return p + len;
+}
+
+static size_t str_size(size_t len)
+{
+	return 1 + (len <= SSTR_MAX ? 0 : sizeof(size_t)) + len;
+}
+
+/* Push the number at idx as an item; idx holds a number. */
+static unsigned char *put_number(unsigned char *p, lua_State *L, int idx)
+{
+	if (lua_isinteger(L, idx))
+		return put_int(p, lua_tointegerx(L, idx, NULL));
+	return put_float(p, lua_tonumberx(L, idx, NULL));
+}
+
+static chl_msg *msg_alloc(size_t payload, size_t nhandles)
+{
+	size_t hoff = (payload + 7) & ~(size_t)7;
+	chl_msg *m = malloc(sizeof *m + hoff + nhandles * sizeof(hrec));
+	if (m == NULL)
+		return NULL;
+	m->size = payload;
+	m->hoff = hoff;
+	m->nhandles = (uint32_t)nhandles;
+	m->nobjs = 0;
+	m->backrefs = 0;
+	return m;
+}
+
+/* The fast path: if the n values at idx are all nil, booleans, numbers or
+ * strings, encode them with one malloc and return 1 (*out NULL if malloc
+ * failed); else return 0 and touch nothing.  Cannot raise. */
+static int encode_scalars(lua_State *L, int idx, int n, chl_msg **out)
+{
+	size_t size = 0, len;
+	for (int k = 0; k < n; k++) {
+		switch (lua_type(L, idx + k)) {
+		case LUA_TNIL:
+		case LUA_TBOOLEAN:
+			size += 1;
+			break;
+		case LUA_TNUMBER:
+			size += 9;      /* at most; the message is a few bytes roomy */
+			break;
+		case LUA_TSTRING:
+			lua_tolstring(L, idx + k, &len);
+			size += str_size(len);
+			break;
+		default:
+			return 0;
+		}
+	}
+	chl_msg *m = msg_alloc(size, 0);
+	*out = m;
+	if (m == NULL)
+		return 1;
+	unsigned char *p = m->data;
+	for (int k = 0; k < n; k++) {
+		int i = idx + k;
+		switch (lua_type(L, i)) {
+		case LUA_TNIL:
+			*p++ = T_NIL;
+			break;
+		case LUA_TBOOLEAN:
+			*p++ = lua_toboolean(L, i) ? T_TRUE : T_FALSE;
+			break;
+		case LUA_TNUMBER:
+			p = put_number(p, L, i);
+			break;
+		default: {
+			const char *s = lua_tolstring(L, i, &len);
+			p = put_str(p, s, len);
+		}
+		}
+	}
+	m->size = (size_t)(p - m->data);
+	m->nvalues = (uint32_t)n;
+	return 1;
+}
+
+/* ---- the encoder ---- */
+
+/* An open-addressing map: pointer -> number, emptied in O(1) between
+ * encodes by bumping `gen` (a slot is live only if its gen matches).  Keys
+ * are objects (lua_topointer of tables, functions, userdata -> object
+ * number) and upvalue ids (lua_upvalueid -> function number << 8 | upvalue
+ * number); they never collide, being distinct allocations. */
+typedef struct slot {
+	const void *key;
+	uint64_t val;
+	uint32_t gen;
+} slot;
+
+enum { E_OK, E_TYPE, E_DEPTH, E_NOMEM, E_STACK };
+
+#define PATH_MAX_LEN 1024
+#define KEEP_BUF (256 * 1024)   /* larger scratch buffers are freed after use */
+#define KEEP_SLOTS 4096
+
+typedef struct encoder {
+	lua_State *L;               /* the state being encoded from */
+	int busy;                   /* in use (a finalizer could re-enter) */
+	unsigned char *buf;         /* payload being built */
+	size_t len, cap;
+	slot *slots;                /* the object map, cap mask + 1 */
+	size_t mask, used;
+	uint32_t gen;
+	hrec *hs;                   /* handles met, in order */
+	size_t nh, hcap;
+	uint32_t nobjs, backrefs;
+	const void *globals;        /* the source's globals table */
+	int err;                    /* E_*: what failed */
+	char type[80];              /* E_TYPE: what could not cross */
+	size_t pathpos;             /* path[pathpos..] is the path built so far */
+	int truncated;              /* segments were dropped at the front */
+	char path[PATH_MAX_LEN + 1];
+} encoder;
+
+static const char encoder_key = 0;      /* registry key: the state's encoder */
+#define ENCODER_MT "chanlab.transfer.encoder"
+
+static void enc_free_buffers(encoder *e)
+{
+	free(e->buf);
+	free(e->slots);
+	free(e->hs);
+	e->buf = NULL;
+	e->slots = NULL;
+	e->hs = NULL;
+	e->len = e->cap = e->mask = e->used = e->nh = e->hcap = 0;
+}
+
+static int encoder_gc(lua_State *L)
+{
+	enc_free_buffers(lua_touserdata(L, 1));
+	return 0;
+}
+
+/* Push a new encoder userdata.  May raise (memory). */
+static encoder *enc_new(lua_State *L)
+{
+	encoder *e = lua_newuserdatauv(L, sizeof *e, 0);
+	memset(e, 0, sizeof *e);
+	if (luaL_newmetatable(L, ENCODER_MT)) {
+		lua_pushcfunction(L, encoder_gc);
+		lua_setfield(L, -2, "__gc");
+	}
+	lua_setmetatable(L, -2);
+	return e;
+}
+
+/* The state's encoder, marked busy; *temp set if it is a fresh one pushed
+ * on the stack because the state's own is busy (re-entered from a
+ * finalizer, or left busy by an error that unwound through us).  May raise
+ * (memory) before anything is marked. */
+static encoder *enc_acquire(lua_State *L, int *temp)
+{
+	encoder *e = NULL;
+	*temp = 0;
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &encoder_key) == LUA_TUSERDATA)
+		e = lua_touserdata(L, -1);
+	lua_pop(L, 1);
+	if (e == NULL) {
+		e = enc_new(L);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &encoder_key);
+	} else if (e->busy) {
+		e = enc_new(L);
+		*temp = 1;
+	}
+	e->busy = 1;
+	e->L = L;
+	return e;
+}
+
+/* Give the encoder back; a temporary one is popped (top of the stack). */
+static void enc_release(encoder *e, int temp)
+{
+	if (e->cap > KEEP_BUF || e->mask + 1 > KEEP_SLOTS || temp)
+		enc_free_buffers(e);
+	e->busy = 0;
+	if (temp)
+		lua_pop(e->L, 1);
+}
+
+static int enc_grow(encoder *e, size_t n)
+{
+	size_t cap = e->cap ? e->cap : 256;
+	while (cap - e->len < n) {
+		if (cap > SIZE_MAX / 2)
+			return e->err = E_NOMEM;
+		cap *= 2;
+	}
+	unsigned char *b = realloc(e->buf, cap);
+	if (b == NULL)
+		return e->err = E_NOMEM;
+	e->buf = b;
+	e->cap = cap;
+	return 0;
+}
+
+/* Make room for n more payload bytes: 0 or E_NOMEM. */
+static inline int need(encoder *e, size_t n)
+{
+	return e->cap - e->len >= n ? 0 : enc_grow(e, n);
+}
+
+static inline void put_u8(encoder *e, unsigned v)
+{
+	e->buf[e->len++] = (unsigned char)v;
+}
+
+static inline void put_u32(encoder *e, uint32_t v)
+{
+	memcpy(e->buf + e->len, &v, sizeof v);
+	e->len += sizeof v;
+}
+
+static int map_rehash(encoder *e)
+{
+	size_t ncap = e->slots ? (e->mask + 1) * 2 : 64;
+	slot *ns = calloc(ncap, sizeof *ns);
+	if (ns == NULL)
+		return e->err = E_NOMEM;
+	for (size_t i = 0; e->slots && i <= e->mask; i++) {
+		slot *s = &e->slots[i];
+		if (s->gen != e->gen)
+			continue;
+		size_t h = ((uintptr_t)s->key >> 4) * 0x9E3779B97F4A7C15u;
+		for (h &= ncap - 1; ns[h].gen == 1; h = (h + 1) & (ncap - 1))
+			;
+		ns[h].key = s->key;
+		ns[h].val = s->val;
+		ns[h].gen = 1;
+	}
+	free(e->slots);
+	e->slots = ns;
+	e->mask = ncap - 1;
+	e->gen = 1;
+	return 0;
+}
+
+/* The slot of key: live if the key is present, else free for it. */
+static slot *map_slot(encoder *e, const void *key)
+{
+	size_t h = (((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15u) & e->mask;
+	while (e->slots[h].gen == e->gen && e->slots[h].key != key)
+		h = (h + 1) & e->mask;
+	return &e->slots[h];
+}
+
+/* Insert key (absent) -> val: 0 or E_NOMEM. */
+static int map_put(encoder *e, const void *key, uint64_t val)
+{
+	if ((e->used + 1) * 2 > e->mask + 1 && map_rehash(e))
+		return E_NOMEM;
+	slot *s = map_slot(e, key);
+	s->key = key;
+	s->val = val;
+	s->gen = e->gen;
+	e->used++;
+	return 0;
+}
+
+/* If p was met before, write a REF to it and return 1. */
+static int enc_backref(encoder *e, const void *p, int *rc)
+{
+	if (e->used == 0)
+		return 0;
+	slot *s = map_slot(e, p);
+	if (s->gen != e->gen)
+		return 0;
+	if ((*rc = need(e, 5)) == 0) {
+		put_u8(e, T_REF);
+		put_u32(e, (uint32_t)s->val);
+		e->backrefs++;
+	}
+	return 1;
+}
+
+/* Number a newly met object: 0 or E_NOMEM. */
+static int enc_number_obj(encoder *e, const void *p)
+{
+	return map_put(e, p, e->nobjs++);
+}
+
+/* ---- encode errors: the path is built from the failure outwards ---- */
+
+static int fail_type(encoder *e, const char *type)
+{
+	snprintf(e->type, sizeof e->type, "%s", type);
+	return e->err = E_TYPE;
+}
+
+static void path_prepend(encoder *e, const char *seg, size_t len)
+{
+	if (len > e->pathpos) {
+		e->truncated = 1;
+		return;
+	}
+	e->pathpos -= len;
+	memcpy(e->path + e->pathpos, seg, len);
+}
+
+static int is_identifier(const char *s, size_t len)
+{
+	static const char *const reserved[] = {
+		"and", "break", "do", "else", "elseif", "end", "false", "for",
+		"function", "goto", "if", "in", "local", "nil", "not", "or",
+		"repeat", "return", "then", "true", "until", "while",
+	};
+	if (len == 0 || len > 40 || (s[0] >= '0' && s[0] <= '9'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+		      || (c >= '0' && c <= '9')))
+			return 0;
+	}
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strlen(reserved[i]) == len && memcmp(reserved[i], s, len) == 0)
+			return 0;
+	return 1;
+}
+
+/* Prepend the segment naming the value stored under the key at index k. */
+static void path_key(encoder *e, int k)
+{
+	lua_State *L = e->L;
+	char seg[160];
+	int n = 0;
+	switch (lua_type(L, k)) {
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, k, &len);
+		if (is_identifier(s, len)) {
+			n = snprintf(seg, sizeof seg, ".%s", s);
+			break;
+		}
+		n = snprintf(seg, sizeof seg, "[\"");
+		for (size_t i = 0; i < len && n < 120; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '"' || c == '\\')
+				n += snprintf(seg + n, sizeof seg - (size_t)n, "\\%c", c);
+			else if (c >= 0x20 && c < 0x7F)
+				seg[n++] = (char)c;
+			else
+				n += snprintf(seg + n, sizeof seg - (size_t)n, "\\%u", c);
+			if (i + 1 < len && n >= 120)
+				n += snprintf(seg + n, sizeof seg - (size_t)n, "...");
+		}
+		n += snprintf(seg + n, sizeof seg - (size_t)n, "\"]");
+		break;
+	}
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, k))
+			n = snprintf(seg, sizeof seg, "[%lld]",
+				     (long long)lua_tointegerx(L, k, NULL));
+		else
+			n = snprintf(seg, sizeof seg, "[%.14g]",
+				     (double)lua_tonumberx(L, k, NULL));
+		break;
+	case LUA_TBOOLEAN:
+		n = snprintf(seg, sizeof seg, "[%s]",
+			     lua_toboolean(L, k) ? "true" : "false");
+		break;
+	default:
+		n = snprintf(seg, sizeof seg, "[<%s>]", luaL_typename(L, k));
+	}
+	path_prepend(e, seg, (size_t)n < sizeof seg ? (size_t)n : sizeof seg - 1);
+}
+
+static void path_literal(encoder *e, const char *a, const char *b, const char *c)
+{
+	char seg[128];
+	int n = snprintf(seg, sizeof seg, "%s%s%s", a, b, c);
+	path_prepend(e, seg, (size_t)n < sizeof seg ? (size_t)n : sizeof seg - 1);
+}
+
+/* ---- encoding values ---- */
+
+static int enc_value(encoder *e, int idx, int depth);
+
+static int enc_table(encoder *e, int idx, int depth)
+{
+	lua_State *L = e->L;
+	const void *p = lua_topointer(L, idx);
+	int rc = 0;
+	if (p == e->globals) {
+		if ((rc = need(e, 1)) == 0)
+			put_u8(e, T_GLOBALS);
+		return rc;
+	}
+	if (enc_backref(e, p, &rc))
+		return rc;
+	if (depth >= CHL_MSG_MAXDEPTH)
+		return e->err = E_DEPTH;
+	if (!lua_checkstack(L, 3))
+		return e->err = E_STACK;
+	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 9)))
+		return rc;
+	put_u8(e, T_TABLE);
+	size_t counts = e->len;
+	e->len += 8;
+	/* One lua_next pass: the keys 1, 2, 3... met first (the array part,
+	 * in order) go as the array; everything after as pairs. */
+	uint32_t narr = 0, npairs = 0;
+	int inarr = 1;
+	int top = lua_gettop(L);
+	int ki = top + 1, vi = top + 2;
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (inarr) {
+			if (lua_isinteger(L, ki)
+			    && lua_tointegerx(L, ki, NULL) == (lua_Integer)narr + 1) {
+				if ((rc = enc_value(e, vi, depth + 1))) {
+					path_key(e, ki);
+					return rc;
+				}
+				narr++;
+				lua_settop(L, ki);
+				continue;
+			}
+			inarr = 0;
+		}
+		if ((rc = enc_value(e, ki, depth + 1))) {
+			path_literal(e, ".<key>", "", "");
+			return rc;
+		}
+		if ((rc = enc_value(e, vi, depth + 1))) {
+			path_key(e, ki);
+			return rc;
+		}
+		npairs++;
+		lua_settop(L, ki);
+	}
+	memcpy(e->buf + counts, &narr, 4);
+	memcpy(e->buf + counts + 4, &npairs, 4);
+	return 0;
+}
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+	encoder *e = ud;
+	(void)L;
+	if (need(e, sz))
+		return 1;
+	memcpy(e->buf + e->len, p, sz);
+	e->len += sz;
+	return 0;
+}
+
+static int enc_cfunction(encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	lua_CFunction f = lua_tocfunction(L, idx);
+	int rc;
+	for (int i = 0; i < nbindfn; i++) {
+		if (bindfn[i] != f)
+			continue;
+		if (lua_getupvalue(L, idx, 1)) {   /* a closure: not the light one */
+			lua_pop(L, 1);
+			break;
+		}
+		if ((rc = need(e, 3)))
+			return rc;
+		uint16_t k = (uint16_t)i;
+		put_u8(e, T_BINDFN);
+		memcpy(e->buf + e->len, &k, 2);
+		e->len += 2;
+		return 0;
+	}
+	int k = libmap_find(f);
+	if (k < 0)
+		return fail_type(e, "C function");
+	if ((rc = need(e, 3)))
+		return rc;
+	uint16_t k16 = (uint16_t)k;
+	put_u8(e, T_LIBFN);
+	memcpy(e->buf + e->len, &k16, 2);
+	e->len += 2;
+	return 0;
+}
+
+static int enc_function(encoder *e, int idx, int depth)
+{
+	lua_State *L = e->L;
+	if (lua_iscfunction(L, idx))
+		return enc_cfunction(e, idx);
+	const void *p = lua_topointer(L, idx);
+	int rc = 0;
+	if (enc_backref(e, p, &rc))
+		return rc;
+	if (depth >= CHL_MSG_MAXDEPTH)
+		return e->err = E_DEPTH;
+	if (!lua_checkstack(L, 3))
+		return e->err = E_STACK;
+	uint32_t fnum = e->nobjs;
+	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 2 + sizeof(size_t))))
+		return rc;
+	put_u8(e, T_LFUNC);
+	size_t head = e->len;
+	e->len += 1 + sizeof(size_t);
+	lua_pushvalue(L, idx);
+	rc = lua_dump(L, dump_writer, e, 0);
+	lua_pop(L, 1);
+	if (rc)
+		return e->err = E_NOMEM;
+	size_t codelen = e->len - head - 1 - sizeof(size_t);
+	memcpy(e->buf + head + 1, &codelen, sizeof codelen);
+	int i;
+	const char *name;
+	for (i = 1; (name = lua_getupvalue(L, idx, i)) != NULL; i++) {
+		const void *id = lua_upvalueid(L, idx, i);
+		slot *s = e->used ? map_slot(e, id) : NULL;
+		if (s && s->gen == e->gen) {
+			lua_pop(L, 1);
+			if ((rc = need(e, 6)))
+				return rc;
+			put_u8(e, T_UPJOIN);
+			put_u32(e, (uint32_t)(s->val >> 8));
+			put_u8(e, (unsigned)(s->val & 0xFF));
+			e->backrefs++;
+			continue;
+		}
+		if ((rc = map_put(e, id, (uint64_t)fnum << 8 | (unsigned)i)))
+			return rc;
+		if ((rc = enc_value(e, lua_gettop(L), depth + 1))) {
+			path_literal(e, ".<upvalue ", name, ">");
+			return rc;
+		}
+		lua_pop(L, 1);
+	}
+	e->buf[head] = (unsigned char)(i - 1);
+	return 0;
+}
+
+static int enc_userdata(encoder *e, int idx)
+{
+	lua_State *L = e->L;
+	const chl_handle_type *t = NULL;
+	int ti = -1, rc = 0;
+	if (!lua_getmetatable(L, idx))
+		return fail_type(e, "userdata");
+	if (lua_getfield(L, -1, "__name") == LUA_TSTRING) {
+		const char *name = lua_tostring(L, -1);
+		for (int i = 0; i < nhtypes && ti < 0; i++)
+			if (strcmp(htypes[i]->tname, name) == 0)
+				ti = i;
+		if (ti >= 0) {  /* the real metatable, not a forged __name */
+			luaL_getmetatable(L, htypes[ti]->tname);
+			if (!lua_rawequal(L, -1, -3))
+				ti = -1;
+			lua_pop(L, 1);
+		}
+		if (ti < 0) {
+			char type[80];
+			snprintf(type, sizeof type, "userdata %s", name);
+			lua_pop(L, 2);
+			return fail_type(e, type);
+		}
+	}
+	lua_pop(L, 2);
+	if (ti < 0)
+		return fail_type(e, "userdata");
+	t = htypes[ti];
+	const void *p = lua_topointer(L, idx);
+	if (enc_backref(e, p, &rc))
+		return rc;
+	void *obj = t->get(L, idx);
+	if (obj == NULL)
+		return fail_type(e, t->tname);
+	if (e->nh == e->hcap) {
+		size_t ncap = e->hcap ? e->hcap * 2 : 8;
+		hrec *hs = realloc(e->hs, ncap * sizeof *hs);
+		if (hs == NULL)
+			return e->err = E_NOMEM;
+		e->hs = hs;
+		e->hcap = ncap;
+	}
+	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 2 + sizeof obj)))
+		return rc;
+	e->hs[e->nh].obj = obj;
+	e->hs[e->nh].type = (uint32_t)ti;
+	e->nh++;
+	put_u8(e, T_HANDLE);
+	put_u8(e, (unsigned)ti);
+	memcpy(e->buf + e->len, &obj, sizeof obj);
+	e->len += sizeof obj;
+	return 0;
+}
+
+/* Encode the value at idx (absolute).  Returns 0, or E_* with e->err set
+ * and the path below this value in e->path.  Leaves the stack as it was
+ * on success; on failure the caller resets it. */
+static int enc_value(encoder *e, int idx, int depth)
+{
+	lua_State *L = e->L;
+	int rc;
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+		if ((rc = need(e, 1)) == 0)
+			put_u8(e, T_NIL);
+		return rc;
+	case LUA_TBOOLEAN:
+		if ((rc = need(e, 1)) == 0)
+			put_u8(e, lua_toboolean(L, idx) ? T_TRUE : T_FALSE);
+		return rc;
+	case LUA_TNUMBER:
+		if ((rc = need(e, 9)) == 0)
+			e->len = (size_t)(put_number(e->buf + e->len, L, idx) - e->buf);
+		return rc;
+	case LUA_TSTRING: {
+		size_t len;
+		const char *s = lua_tolstring(L, idx, &len);
+		if ((rc = need(e, str_size(len))) == 0)
+			e->len = (size_t)(put_str(e->buf + e->len, s, len) - e->buf);
+		return rc;
+	}
+	case LUA_TTABLE:
+		return enc_table(e, idx, depth);
+	case LUA_TFUNCTION:
+		return enc_function(e, idx, depth);
+	case LUA_TUSERDATA:
+		return enc_userdata(e, idx);
+	case LUA_TLIGHTUSERDATA:
+		return fail_type(e, "light userdata");
+	default:
+		return fail_type(e, luaL_typename(L, idx));
+	}
+}
+
+/* Name the top-level value k into buf. */
+static void root_name(char *buf, size_t cap, int n, int k, const char *label,
+		      int first)
+{
+	if (label != NULL)
+		snprintf(buf, cap, "%s #%d", label, first + k);
+	else if (n == 1)
+		snprintf(buf, cap, "value");
+	else
+		snprintf(buf, cap, "value #%d", k + 1);
+}
+
+/* "cannot <what> <type>": `what` may hold one "%s" where the type goes
+ * ("pass %s to go"); without a type (other errors) it reads "value". */
+static void what_type(char *out, size_t cap, const char *what, const char *type)
+{
+	const char *hole = strstr(what, "%s");
+	if (hole != NULL)
+		snprintf(out, cap, "%.*s%s%s", (int)(hole - what), what,
+			 type ? type : "value", hole + 2);
+	else
+		snprintf(out, cap, "%s%s%s", what, type ? " " : "", type ? type : "");
+}
+
+/* Raise the encoder's error in L; releases the encoder first.  Never returns. */
+static void enc_raise(encoder *e, int temp, const char *what, const char *root)
+{
+	lua_State *L = e->L;
+	char msg[PATH_MAX_LEN + 512], w[256];
+	const char *path = e->path + e->pathpos;
+	const char *dots = e->truncated ? "..." : "";
+	what_type(w, sizeof w, what, e->err == E_TYPE ? e->type : NULL);
+	switch (e->err) {
+	case E_TYPE:
+		snprintf(msg, sizeof msg, "cannot %s (at %s%s%s)", w, root, dots,
+			 path);
+		break;
+	case E_DEPTH:
+		snprintf(msg, sizeof msg,
+			 "cannot %s: nesting deeper than %d (at %s%s%s)", w,
+			 CHL_MSG_MAXDEPTH, root, dots, path);
+		break;
+	case E_STACK:
+		snprintf(msg, sizeof msg, "cannot %s: stack overflow (at %s%s%s)",
+			 w, root, dots, path);
+		break;
+	default:
+		snprintf(msg, sizeof msg, "cannot %s: not enough memory", w);
+	}
+	enc_release(e, temp);
+	lua_pushstring(L, msg);
+	lua_error(L);
+}
+
+chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
+			   const char *label, int first)
+{
+	chl_msg *m = NULL;
+	if (n > 0)
+		idx = lua_absindex(L, idx);
+	if (encode_scalars(L, idx, n, &m)) {
+		if (m == NULL) {
+			char w[256];
+			what_type(w, sizeof w, what, NULL);
+			luaL_error(L, "cannot %s: not enough memory", w);
+		}
+		return m;
+	}
+
+	int temp;
+	encoder *e = enc_acquire(L, &temp);
+	int base = lua_gettop(L);
+	if (++e->gen == 0 || e->slots == NULL) {   /* wrapped: clear for real */
+		if (e->slots)
+			memset(e->slots, 0, (e->mask + 1) * sizeof *e->slots);
+		e->gen = 1;
+	}
+	e->len = e->used = e->nh = 0;
+	e->nobjs = e->backrefs = 0;
+	e->err = E_OK;
+	e->pathpos = PATH_MAX_LEN;
+	e->path[PATH_MAX_LEN] = '\0';
+	e->truncated = 0;
+	lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+	e->globals = lua_topointer(L, -1);
+	lua_pop(L, 1);
+	if (e->slots == NULL && map_rehash(e)) {
+		enc_raise(e, temp, what, "");
+		return NULL;
+	}
+	for (int k = 0; k < n; k++) {
+		if (enc_value(e, idx + k, 0)) {
+			char root[96];
+			root_name(root, sizeof root, n, k, label, first);
+			lua_settop(L, base);
+			enc_raise(e, temp, what, root);
+		}
+	}
+	lua_settop(L, base);
+	m = msg_alloc(e->len, e->nh);
+	if (m == NULL) {
+		e->err = E_NOMEM;
+		enc_raise(e, temp, what, "");
+	}
+	memcpy(m->data, e->buf, e->len);
+	memcpy(m->data + m->hoff, e->hs, e->nh * sizeof(hrec));
+	m->nvalues = (uint32_t)n;
+	m->nobjs = e->nobjs;
+	m->backrefs = e->backrefs;
+	for (size_t i = 0; i < e->nh; i++)
+		htypes[e->hs[i].type]->retain(e->hs[i].obj);
+	enc_release(e, temp);
+	return m;
+}
+
+chl_msg *chl_msg_encode(lua_State *L, int idx, int n, const char *what)
+{
+	return chl_msg_encode_as(L, idx, n, what, NULL, 0);
+}
+
+/* ---- decoding ---- */
+
+typedef struct reader {
+	lua_State *L;
+	const unsigned char *p, *end;
+	int objs;                   /* stack index of the object table, or 0 */
+	uint32_t nobj;              /* objects decoded so far */
+} reader;
+
+static void dec_value(reader *r);
+
+/* Number the object on top of the stack. */
+static void dec_number_obj(reader *r)
+{
+	r->nobj++;
+	if (r->objs) {
+		lua_pushvalue(r->L, -1);
+		lua_rawseti(r->L, r->objs, r->nobj);
+	}
+}
+
+static uint32_t get_u32(reader *r)
+{
+	uint32_t v;
+	memcpy(&v, r->p, sizeof v);
+	r->p += sizeof v;
+	return v;
+}
+
+static size_t get_size(reader *r)
+{
+	size_t v;
+	memcpy(&v, r->p, sizeof v);
+	r->p += sizeof v;
+	return v;
+}
+
+static void dec_table(reader *r)
+{
+	lua_State *L = r->L;
+	uint32_t narr = get_u32(r), npairs = get_u32(r);
+	luaL_checkstack(L, 4, "value nested too deep");
+	lua_createtable(L, (int)narr, (int)npairs);
+	int t = lua_gettop(L);
+	dec_number_obj(r);
+	for (uint32_t i = 1; i <= narr; i++) {
+		dec_value(r);
+		lua_rawseti(L, t, i);
+	}
+	for (uint32_t i = 0; i < npairs; i++) {
+		dec_value(r);
+		dec_value(r);
+		lua_rawset(L, t);
+	}
+}
+
+typedef struct chunk {
+	const char *p;
+	size_t len;
+} chunk;
+
+static const char *chunk_reader(lua_State *L, void *ud, size_t *size)
+{
+	chunk *c = ud;
+	(void)L;
+	*size = c->len;
+	c->len = 0;
+	return c->p;
+}
+
+static void dec_function(reader *r)
+{
+	lua_State *L = r->L;
+	unsigned nups = *r->p++;
+	chunk c;
+	c.len = get_size(r);
+	c.p = (const char *)r->p;
+	r->p += c.len;
+	luaL_checkstack(L, 4, "value nested too deep");
+	if (lua_load(L, chunk_reader, &c, "=(transfer)", "b") != LUA_OK)
+		lua_error(L);
+	int f = lua_gettop(L);
+	dec_number_obj(r);
+	for (unsigned i = 1; i <= nups; i++) {
+		if (*r->p == T_UPJOIN) {
+			r->p++;
+			uint32_t other = get_u32(r);
+			unsigned n = *r->p++;
+			lua_rawgeti(L, r->objs, (lua_Integer)other + 1);
+			lua_upvaluejoin(L, f, (int)i, lua_gettop(L), (int)n);
+			lua_pop(L, 1);
+			continue;
+		}
+		dec_value(r);
+		if (lua_setupvalue(L, f, (int)i) == NULL)
+			chl_assert(!"upvalue count matches the bytecode");
+	}
+}
+
+static void dec_libfn(reader *r)
+{
+	lua_State *L = r->L;
+	uint16_t k;
+	memcpy(&k, r->p, 2);
+	r->p += 2;
+	pthread_once(&libmap_once, libmap_build);
+	chl_assert(k < nlibmap);
+	const libfn *lf = &libmap[k];
+	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+	if (lua_getfield(L, -1, lf->lib) == LUA_TTABLE) {
+		lua_getfield(L, -1, lf->field);
+		if (lua_tocfunction(L, -1) == lf->f) {
+			lua_replace(L, -3);
+			lua_pop(L, 1);
+			return;
+		}
+	}
+	luaL_error(L, "cannot receive %s%s%s: not in this state's libraries",
+		   strcmp(lf->lib, "_G") ? lf->lib : "",
+		   strcmp(lf->lib, "_G") ? "." : "", lf->field);
+}
+
+static void dec_value(reader *r)
+{
+	lua_State *L = r->L;
+	unsigned tag = *r->p++;
+	if (tag >= T_SSTR) {
+		size_t len = tag - T_SSTR;
+		lua_pushlstring(L, (const char *)r->p, len);
+		r->p += len;
+		return;
+	}
+	switch (tag) {
+	case T_NIL:
+		lua_pushnil(L);
+		return;
+	case T_FALSE:
+	case T_TRUE:
+		lua_pushboolean(L, tag == T_TRUE);
+		return;
+	case T_INT8:
+		lua_pushinteger(L, (int8_t)*r->p++);
+		return;
+	case T_INT32: {
+		int32_t v;
+		memcpy(&v, r->p, sizeof v);
+		r->p += sizeof v;
+		lua_pushinteger(L, v);
+		return;
+	}
+	case T_INT64: {
+		lua_Integer v;
+		memcpy(&v, r->p, sizeof v);
+		r->p += sizeof v;
+		lua_pushinteger(L, v);
+		return;
+	}
+	case T_FLOAT: {
+		lua_Number v;
+		memcpy(&v, r->p, sizeof v);
+		r->p += sizeof v;
+		lua_pushnumber(L, v);
+		return;
+	}
+	case T_STR: {
+		size_t len = get_size(r);
+		lua_pushlstring(L, (const char *)r->p, len);
+		r->p += len;
+		return;
+	}
+	case T_TABLE:
+		dec_table(r);
+		return;
+	case T_LFUNC:
+		dec_function(r);
+		return;
+	case T_REF:
+		chl_assert(r->objs != 0);
+		lua_rawgeti(L, r->objs, (lua_Integer)get_u32(r) + 1);
+		return;
+	case T_GLOBALS:
+		lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
+		return;
+	case T_LIBFN:
+		dec_libfn(r);
+		return;
+	case T_BINDFN: {
+		uint16_t k;
+		memcpy(&k, r->p, 2);
+		r->p += 2;
+		chl_assert(k < nbindfn);
+		lua_pushcfunction(L, bindfn[k]);
+		return;
+	}
+	case T_HANDLE: {
+		unsigned ti = *r->p++;
+		void *obj;
+		memcpy(&obj, r->p, sizeof obj);
+		r->p += sizeof obj;
+		chl_assert(ti < (unsigned)nhtypes);
+		luaL_checkstack(L, 2, "value nested too deep");
+		htypes[ti]->retain(obj);
+		htypes[ti]->push(L, obj);
+		dec_number_obj(r);
+		return;
+	}
+	default:
+		chl_assert(!"a valid tag");
+	}
+}
+
+int chl_msg_decode(lua_State *L, const chl_msg *m)
+{
+	reader r;
+	r.L = L;
+	r.p = m->data;
+	r.end = m->data + m->size;
+	r.objs = 0;
+	r.nobj = 0;
+	luaL_checkstack(L, (int)m->nvalues + 2, "too many values to receive");
+	if (m->backrefs) {
+		lua_createtable(L, (int)m->nobjs, 0);
+		r.objs = lua_gettop(L);
+	}
+	for (uint32_t k = 0; k < m->nvalues; k++)
+		dec_value(&r);
+	chl_assert(r.p == r.end);
+	if (r.objs)
+		lua_remove(L, r.objs);
+	return (int)m->nvalues;
+}
+
+void chl_msg_free(chl_msg *m)
+{
+	if (m == NULL)
+		return;
+	const hrec *hs = (const hrec *)(m->data + m->hoff);
+	for (uint32_t i = 0; i < m->nhandles; i++)
+		htypes[hs[i].type]->release(hs[i].obj);
+	free(m);
+}
+
+size_t chl_msg_size(const chl_msg *m)
+{
+	return sizeof *m + m->hoff + m->nhandles * sizeof(hrec);
+}
+
+int chl_msg_count(const chl_msg *m)
+{
+	return (int)m->nvalues;
+}
