@@ -8,7 +8,9 @@
  * marks the task parked and only then calls chl_parker_commit() - the task
  * is off its stack, so only now may the primitive's lock be dropped and
  * the task be readied (commit itself may ready it: a deadline that has
- * already passed fires at once).
+ * already passed fires at once).  A ready that arrives while the worker is
+ * still inside commit is remembered and acted on by the worker once commit
+ * returns, so a task never runs while its previous park is being committed.
  *
  * Run queues: each worker has a local queue and a `next` slot; a task
  * readied by a running task goes into its waker's `next` slot and runs as
@@ -17,17 +19,27 @@
  * Idle workers take from the global queue, then steal from other workers,
  * then sleep on a condition variable; they do not spin.
  *
+ * Deadlock detection counts the tasks that are runnable or running; when
+ * that count falls to zero while tasks are live, nothing external can
+ * wake them (no registered external thread, no pending timer, no signal
+ * watch), on_deadlock is called once.  Preemption: a monitor thread
+ * signals (SIGURG) a worker whose task has run for a time slice while
+ * others wait.  Both are described with chl_sched_config below.
+ *
  * LOCK ORDER (the one list for the whole core; take locks top to bottom):
  *   1. semaphore locks (a waiting acquire arms its context watch at
  *      commit, under the semaphore's lock)
  *   2. context locks (parent before child)
  *   3. other primitive locks: channels (in address order when several,
  *      a context's done channel included), waitgroup, mutex, once
- *   4. scheduler locks: a worker's run-queue lock, then the global lock
+ *   4. scheduler locks: a worker's run-queue lock or the global lock (the
+ *      scheduler never holds two of them at once), or the task-list lock
  *   5. the timer heap lock
  *   6. a thread parker's token lock
  * Nothing is called out (callbacks, p->ready) while holding 4, 5 or 6
- * except the locks listed below them.
+ * except the locks listed below them.  (The scheduler calls its own
+ * callbacks - on_deadlock, chl_sched_foreach's fn - with no lock of 4-6
+ * held, except that foreach holds the task-list lock.)
  */
 #ifndef CHL_SCHED_H
 #define CHL_SCHED_H
@@ -47,6 +59,8 @@ typedef enum chl_step {
 	CHL_STEP_DONE,    /* finished: the worker calls release */
 } chl_step;
 
+/* The owner fills step, release and ud (and may zero the rest); spawn
+ * sets everything else.  The owner must not touch the other fields. */
 struct chl_task {
 	chl_parker parker;               /* first member: a task is a parker */
 	chl_step (*step)(chl_task *t);   /* run until park / yield / done */
@@ -56,7 +70,12 @@ struct chl_task {
 	chl_sched *sched;                /* set by chl_sched_spawn */
 	chl_task *next;                  /* run-queue link; run-queue locks */
 	chl_task *all_prev, *all_next;   /* list of live tasks; sched->all_mu */
-	atomic_int preempt;              /* set by the monitor: please yield */
+	atomic_int preempt;              /* set on preemption: please yield; the
+	                                    task clears it (also cleared before
+	                                    each step) */
+	atomic_int state;                /* runnable / running / parking / parked
+	                                    / woken: sched.c's own (asserts one
+	                                    run at a time, one ready per park) */
 	bool blocking;                   /* true while it waits on a thread parker
 	                                    (non-yieldable fallback); its worker */
 };
@@ -64,16 +83,20 @@ struct chl_task {
 typedef struct chl_sched_config {
 	int procs;                        /* workers; <= 0 means number of CPUs */
 	bool detect_deadlock;             /* call on_deadlock when stuck */
-	/* Called once, on some worker, when every live task is parked, no
-	 * timer is pending (chl_timers_pending), no signal is watched
-	 * (chl_signal_watches) and no external thread is registered.
-	 * Typically prints a dump and exits. */
+	/* Called once in the scheduler's life, with no scheduler lock held, on
+	 * the thread that found it (the worker whose task parked last, the
+	 * monitor, or a thread leaving chl_sched_external_leave), when every
+	 * live task is parked, no timer is pending (chl_timers_pending), no
+	 * signal is watched (chl_signal_watches) and no external thread is
+	 * registered.  Typically prints a dump (chl_sched_foreach) and exits. */
 	void (*on_deadlock)(chl_sched *s, void *ud);
-	/* When a task has run for more than a time slice (10 ms) while others
-	 * wait, the monitor sets t->preempt and sends SIGURG to its worker;
-	 * the handler calls this, in signal context on that worker, with the
-	 * task running there (if any).  Must be async-signal-safe; the
-	 * bindings set a Lua count hook that yields. */
+	/* Preemption is on when this is set.  When a task has run for a time
+	 * slice (10 to 20 ms: the monitor looks every 10 ms) while other
+	 * tasks wait, the monitor sends SIGURG to its worker; the handler
+	 * sets t->preempt and calls this, in signal context on that worker,
+	 * with the task running there.  Must be async-signal-safe; the
+	 * bindings set a Lua count hook that yields.  The SIGURG handler is
+	 * installed (SA_RESTART) by the first chl_sched_new and stays. */
 	void (*on_preempt)(chl_task *t, void *ud);
 	void *ud;
 } chl_sched_config;
@@ -81,14 +104,19 @@ typedef struct chl_sched_config {
 /* Start the workers (and the monitor).  NULL on failure (no memory/threads). */
 chl_sched *chl_sched_new(const chl_sched_config *cfg);
 
-/* Stop the workers once every task is done, then free.  Tasks still live
- * are left alone (the process is about to exit). */
+/* Stop the workers and the monitor, join them, free the scheduler.  Each
+ * worker finishes the step it is running; queued tasks are not run and
+ * tasks still live are left alone (not released: the process is about to
+ * exit) - call chl_sched_wait_idle first for a clean end.  Must not be
+ * called from a task, nor while a task waits in chl_sched_block_enter
+ * (its worker could not be joined). */
 void chl_sched_free(chl_sched *s);
 
 int chl_sched_procs(const chl_sched *s);
 
 /* Hand a new task to the scheduler: sets id and sched, makes it live and
- * runnable (on the caller's worker when called from a task).  Cannot fail. */
+ * runnable (at the tail of the caller's worker's local queue when called
+ * from a task, else on the global queue).  Cannot fail. */
 void chl_sched_spawn(chl_sched *s, chl_task *t);
 
 /* The task running on this thread, or NULL (not a worker, or between tasks). */
@@ -97,14 +125,29 @@ chl_task *chl_sched_current(void);
 /* Number of live (spawned, not yet released) tasks. */
 int64_t chl_sched_count(const chl_sched *s);
 
-/* A thread outside the scheduler that may wake tasks (the main thread of a
- * stock lua5.4, a C test) registers itself: no deadlock is declared while
- * any is registered. */
+/* A thread outside the scheduler that may wake or spawn tasks (the main
+ * thread of a stock lua5.4, a C test) registers itself, before the tasks
+ * it may wake could all be parked: no deadlock is declared while any is
+ * registered.  Leaving runs the deadlock check (it may call on_deadlock
+ * on the leaving thread). */
 void chl_sched_external_enter(chl_sched *s);
 void chl_sched_external_leave(chl_sched *s);
 
-/* A task blocks its worker on a thread parker (non-yieldable fallback):
- * wrap the wait so the scheduler counts it as parked. */
+/* A task blocks its worker on a thread parker (non-yieldable fallback).
+ * Call block_enter from the task's step once the primitive's _begin has
+ * returned CHL_WAIT for chl_thread_parker_self() (lock still held), then
+ * chl_thread_park() that parker, then block_leave:
+ *     rc = X_begin(..., waiter of p = chl_thread_parker_self());
+ *     if (rc == CHL_WAIT) { chl_sched_block_enter(t); chl_thread_park(p);
+ *                           chl_sched_block_leave(t); }
+ * block_enter hands the worker's queued tasks (`next` included) to the
+ * other workers, and starts a spare worker when none is idle, so the
+ * tasks that will wake this one can run even with procs == 1.  The task
+ * counts as parked for deadlock detection from the moment park has
+ * dropped the primitive's lock until it is readied (block_enter wraps the
+ * parker's unlock and ready for that; it must be the calling thread's own
+ * chl_thread_parker_self(), else the task is simply not counted as
+ * parked).  Not from a task: no-ops. */
 void chl_sched_block_enter(chl_task *t);
 void chl_sched_block_leave(chl_task *t);
 
@@ -114,5 +157,19 @@ void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *a
 
 /* Wait until no task is live (tests, shutdown).  Cannot fail. */
 void chl_sched_wait_idle(chl_sched *s);
+
+/* A snapshot of the scheduler's counters (tests, benchmarks, runtime
+ * introspection); racy by nature, each field read atomically. */
+typedef struct chl_sched_stats {
+	int64_t live;          /* spawned, not yet released */
+	int64_t runnable;      /* runnable or running (counted only with
+	                          detect_deadlock; else -1) */
+	int workers;           /* worker threads made (procs + spares) */
+	int idle;              /* workers asleep, waiting for work */
+	uint64_t preempts;     /* SIGURG sent by the monitor */
+	uint64_t steals;       /* successful steals from another worker */
+} chl_sched_stats;
+
+void chl_sched_stats_get(chl_sched *s, chl_sched_stats *out);
 
 #endif
