@@ -29,6 +29,8 @@ BIND_SRC  := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
 BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/%.o)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+BTEST_SRC := $(wildcard tests/bind/test_*.c)
+CTEST_BIN += $(BTEST_SRC:tests/bind/%.c=$(BUILD)/tests/%)
 CBENCH_SRC := $(wildcard scripts/bench/c/*.c)
 CBENCH_BIN := $(CBENCH_SRC:scripts/bench/c/%.c=$(BUILD)/bench/%)
 
@@ -76,6 +78,12 @@ $(MODULE): $(BIND_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/c/%.c $(LIB) $(wildcard tests/c/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -iquote core -o $@ $< $(LIB) $(CMOCKA_LIBS) -lm
+
+# C tests of the bindings: they link Lua and every binding object.
+$(BUILD)/tests/%: tests/bind/%.c $(BIND_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -iquote core -iquote bindings $(LUA_CFLAGS) -o $@ $< \
+		$(BIND_OBJ) $(LIB) $(LUA_LIBS) $(CMOCKA_LIBS) -lm -ldl
 
 $(BUILD)/bench/%: scripts/bench/c/%.c $(LIB)
 	@mkdir -p $(dir $@)
