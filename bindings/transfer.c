@@ -355,7 +355,6 @@ enum { E_OK, E_TYPE, E_DEPTH, E_NOMEM, E_STACK };
 
 typedef struct encoder {
 	lua_State *L;               /* the state being encoded from */
-	int busy;                   /* in use (a finalizer could re-enter) */
 	unsigned char *buf;         /* payload being built */
 	size_t len, cap;
 	slot *slots;                /* the object map, cap mask + 1 */
@@ -405,37 +404,36 @@ static encoder *enc_new(lua_State *L)
 	return e;
 }
 
-/* The state's encoder, marked busy; *temp set if it is a fresh one pushed
- * on the stack because the state's own is busy (re-entered from a
- * finalizer, or left busy by an error that unwound through us).  May raise
- * (memory) before anything is marked. */
-static encoder *enc_acquire(lua_State *L, int *temp)
+/* Take the state's encoder out of the registry and push it: while it is in
+ * use the registry has none, so a re-entrant encode (from a handle's get()
+ * or a finalizer) makes a fresh one, and an error that unwinds through an
+ * encode only drops an encoder to the garbage collector.  May raise
+ * (memory) - nothing is held yet. */
+static encoder *enc_acquire(lua_State *L)
 {
-	encoder *e = NULL;
-	*temp = 0;
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &encoder_key) == LUA_TUSERDATA)
+	encoder *e;
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &encoder_key) == LUA_TUSERDATA) {
 		e = lua_touserdata(L, -1);
-	lua_pop(L, 1);
-	if (e == NULL) {
-		e = enc_new(L);
+		lua_pushboolean(L, 0);
 		lua_rawsetp(L, LUA_REGISTRYINDEX, &encoder_key);
-	} else if (e->busy) {
+	} else {
+		lua_pop(L, 1);
+		lua_pushboolean(L, 0);  /* create the key now: release cannot raise */
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &encoder_key);
 		e = enc_new(L);
-		*temp = 1;
 	}
-	e->busy = 1;
 	e->L = L;
 	return e;
 }
 
-/* Give the encoder back; a temporary one is popped (top of the stack). */
-static void enc_release(encoder *e, int temp)
+/* Put the encoder (on top of the stack) back into the registry, where the
+ * key already exists (holding false): no allocation, cannot raise.  Its buffers stay for the next
+ * encode unless unusually big. */
+static void enc_release(encoder *e)
 {
-	if (e->cap > KEEP_BUF || e->mask + 1 > KEEP_SLOTS || temp)
+	if (e->cap > KEEP_BUF || e->mask + 1 > KEEP_SLOTS)
 		enc_free_buffers(e);
-	e->busy = 0;
-	if (temp)
-		lua_pop(e->L, 1);
+	lua_rawsetp(e->L, LUA_REGISTRYINDEX, &encoder_key);
 }
 
 static int enc_grow(encoder *e, size_t n)
@@ -650,7 +648,7 @@ static int enc_table(encoder *e, int idx, int depth)
 		return rc;
 	if (depth >= CHL_MSG_MAXDEPTH)
 		return e->err = E_DEPTH;
-	if (!lua_checkstack(L, 3))
+	if (!lua_checkstack(L, 8))      /* this level's 2 + a leaf's (up to 3) */
 		return e->err = E_STACK;
 	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 9)))
 		return rc;
@@ -748,7 +746,7 @@ static int enc_function(encoder *e, int idx, int depth)
 		return rc;
 	if (depth >= CHL_MSG_MAXDEPTH)
 		return e->err = E_DEPTH;
-	if (!lua_checkstack(L, 3))
+	if (!lua_checkstack(L, 8))
 		return e->err = E_STACK;
 	uint32_t fnum = e->nobjs;
 	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 2 + sizeof(size_t))))
@@ -926,7 +924,7 @@ static void what_type(char *out, size_t cap, const char *what, const char *type)
 }
 
 /* Raise the encoder's error in L; releases the encoder first.  Never returns. */
-static void enc_raise(encoder *e, int temp, const char *what, const char *root)
+static void enc_raise(encoder *e, const char *what, const char *root)
 {
 	lua_State *L = e->L;
 	char msg[PATH_MAX_LEN + 512], w[256];
@@ -950,7 +948,7 @@ static void enc_raise(encoder *e, int temp, const char *what, const char *root)
 	default:
 		snprintf(msg, sizeof msg, "cannot %s: not enough memory", w);
 	}
-	enc_release(e, temp);
+	enc_release(e);
 	lua_pushstring(L, msg);
 	lua_error(L);
 }
@@ -970,9 +968,10 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 		return m;
 	}
 
-	int temp;
-	encoder *e = enc_acquire(L, &temp);
-	int base = lua_gettop(L);
+	if (!lua_checkstack(L, 8))
+		luaL_error(L, "stack overflow");
+	encoder *e = enc_acquire(L);
+	int base = lua_gettop(L);       /* the encoder is at base */
 	if (++e->gen == 0 || e->slots == NULL) {   /* wrapped: clear for real */
 		if (e->slots)
 			memset(e->slots, 0, (e->mask + 1) * sizeof *e->slots);
@@ -988,7 +987,7 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 	e->globals = lua_topointer(L, -1);
 	lua_pop(L, 1);
 	if (e->slots == NULL && map_rehash(e)) {
-		enc_raise(e, temp, what, "");
+		enc_raise(e, what, "");
 		return NULL;
 	}
 	for (int k = 0; k < n; k++) {
@@ -996,14 +995,14 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 			char root[96];
 			root_name(root, sizeof root, n, k, label, first);
 			lua_settop(L, base);
-			enc_raise(e, temp, what, root);
+			enc_raise(e, what, root);
 		}
 	}
 	lua_settop(L, base);
 	m = msg_alloc(e->len, e->nh);
 	if (m == NULL) {
 		e->err = E_NOMEM;
-		enc_raise(e, temp, what, "");
+		enc_raise(e, what, "");
 	}
 	memcpy(m->data, e->buf, e->len);
 	if (e->nh)
@@ -1011,9 +1010,10 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 	m->nvalues = (uint32_t)n;
 	m->nobjs = e->nobjs;
 	m->backrefs = e->backrefs;
-	for (size_t i = 0; i < e->nh; i++)
-		htypes[e->hs[i].type]->retain(e->hs[i].obj);
-	enc_release(e, temp);
+	enc_release(e);
+	const hrec *hs = (const hrec *)(m->data + m->hoff);
+	for (uint32_t i = 0; i < m->nhandles; i++)
+		htypes[hs[i].type]->retain(hs[i].obj);
 	return m;
 }
 
@@ -1063,7 +1063,7 @@ static void dec_table(reader *r)
 {
 	lua_State *L = r->L;
 	uint32_t narr = get_u32(r), npairs = get_u32(r);
-	luaL_checkstack(L, 4, "value nested too deep");
+	luaL_checkstack(L, 6, "value nested too deep");
 	lua_createtable(L, (int)narr, (int)npairs);
 	int t = lua_gettop(L);
 	dec_number_obj(r);
@@ -1100,7 +1100,7 @@ static void dec_function(reader *r)
 	c.len = get_size(r);
 	c.p = (const char *)r->p;
 	r->p += c.len;
-	luaL_checkstack(L, 4, "value nested too deep");
+	luaL_checkstack(L, 6, "value nested too deep");
 	if (lua_load(L, chunk_reader, &c, "=(transfer)", "b") != LUA_OK)
 		lua_error(L);
 	int f = lua_gettop(L);
@@ -1241,7 +1241,7 @@ int chl_msg_decode(lua_State *L, const chl_msg *m)
 	r.end = m->data + m->size;
 	r.objs = 0;
 	r.nobj = 0;
-	luaL_checkstack(L, (int)m->nvalues + 2, "too many values to receive");
+	luaL_checkstack(L, (int)m->nvalues + 6, "too many values to receive");
 	if (m->backrefs) {
 		lua_createtable(L, (int)m->nobjs, 0);
 		r.objs = lua_gettop(L);

@@ -107,8 +107,24 @@ static const chl_handle_type nest_type = {
 	NEST, nest_get, fake_retain, fake_release, nest_push,
 };
 
+/* A third type whose get() raises: the error unwinds through the encoder. */
+#define RAISE "test.raise"
+
+static void *raise_get(lua_State *L, int idx)
+{
+	(void)idx;
+	luaL_error(L, "get failed");
+	return NULL;
+}
+
+static const chl_handle_type raise_type = {
+	RAISE, raise_get, fake_retain, fake_release, fake_push,
+};
+
 static void open_types(lua_State *L)
 {
+	luaL_newmetatable(L, RAISE);
+	lua_pop(L, 1);
 	luaL_newmetatable(L, FAKE);
 	lua_pushcfunction(L, fake_gc);
 	lua_setfield(L, -2, "__gc");
@@ -696,6 +712,19 @@ static void test_reentrant_encode_from_a_handle(void **state)
 	assert_int_equal(obj.refs, 0);
 }
 
+static void test_error_unwinding_through_encode(void **state)
+{
+	pair *p = *state;
+	lua_newuserdatauv(p->src, 1, 0);
+	luaL_setmetatable(p->src, RAISE);
+	lua_setglobal(p->src, "bad");
+	for (int i = 0; i < 3; i++) {
+		expect_error(p->src, "return {1, {2, {bad}}}", "get failed");
+		move(p, "return {1, {2, {3}}}, 'x'");
+		check(p->dst, "assert(got[1][2][2][1] == 3 and got[2] == 'x')");
+	}
+}
+
 static void test_message_outlives_its_source(void **state)
 {
 	pair *p = *state;
@@ -802,6 +831,7 @@ int main(void)
 {
 	chl_handle_type_register(&fake_type);
 	chl_handle_type_register(&nest_type);
+	chl_handle_type_register(&raise_type);
 	chl_handle_type_register(&fake_type);   /* twice: ignored */
 	chl_transfer_register_cfunction("test.hello", l_hello);
 	const struct CMUnitTest tests[] = {
@@ -822,6 +852,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nesting_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_handles_are_shared_with_refcounts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reentrant_encode_from_a_handle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_unwinding_through_encode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_outlives_its_source, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode_on_another_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timing, setup, teardown),
