@@ -105,14 +105,15 @@ struct worker {
 	pthread_t thread;
 	/* the owner's, touched on every schedule */
 	chl_task *runnext;             /* owner only */
-	unsigned tick;                 /* owner only: schedules, for FAIR_TICK */
+	unsigned tick;                 /* owner only: time slices begun, for
+	                                  FAIR_TICK and the monitor */
 	uint32_t rng;                  /* owner only: steal victim choice */
 	bool blocked;                  /* owner only: in block_enter..leave */
 	atomic_int has_next;           /* hint runnext != NULL, for the monitor */
 	atomic_int blocked_hint;       /* `blocked`, for the monitor */
-	atomic_uint run_seq;           /* +1 at step start and end: odd while a
-	                                  step runs (monitor, handler) */
-	atomic_uint preempt_seq;       /* run_seq the monitor asked to preempt */
+	atomic_uint run_word;          /* tick << 1 | a step runs now (monitor,
+	                                  handler); written by the owner */
+	atomic_uint preempt_word;      /* run_word the monitor asked to preempt */
 	/* the local queue */
 	pthread_mutex_t mu;            /* guards q */
 	chl_runq q;
@@ -121,7 +122,7 @@ struct worker {
 	bool wakeup;
 	struct worker *idle_next;
 	/* the monitor's */
-	unsigned mon_seq;              /* run_seq at its last look */
+	unsigned mon_word;             /* run_word at its last look */
 	block_rec blk;
 };
 
@@ -168,7 +169,7 @@ static _Thread_local chl_task *_Atomic tls_task;
 static pthread_mutex_t blk_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *blk_list;
 
-static void run_task(struct worker *w, chl_task *t);
+static void run_task(struct worker *w, chl_task *t, bool inherit);
 
 /* ---- deadlock detection ---- */
 
@@ -372,16 +373,11 @@ static void put_next(struct worker *w, chl_task *t)
 	local_put(w, old);
 }
 
-/* runnext, else the local head (owner only). */
+/* The local head (owner only). */
 static chl_task *local_get(struct worker *w)
 {
-	chl_task *t = w->runnext;
+	chl_task *t;
 
-	if (t) {
-		w->runnext = NULL;
-		atomic_store_explicit(&w->has_next, 0, memory_order_relaxed);
-		return t;
-	}
 	/* Only the owner adds to q, so an empty hint here is exact. */
 	if (chl_runq_len(&w->q) == 0)
 		return NULL;
@@ -507,10 +503,32 @@ static void maybe_retire(struct worker *w)
 	idle_sleep(w, true);
 }
 
-/* The next task to run, or NULL when the scheduler stops.  Order: every
- * FAIR_TICK schedules one from the global queue (so it is not starved by
- * a busy local queue), runnext, local queue, global batch, steal, sleep. */
-static chl_task *find_work(struct worker *w)
+/* Every FAIR_TICK slices, move the global queue's head to the local
+ * tail: it then runs after the tasks already queued here, so a worker kept
+ * busy by its local queue cannot starve the global one, and (unlike
+ * running it at once) no task gets an extra turn ahead of a round. */
+static void global_to_local(struct worker *w)
+{
+	chl_task *t;
+
+	if (chl_runq_len(&w->s->gq) == 0)
+		return;
+	pthread_mutex_lock(&w->s->mu);
+	t = chl_runq_get(&w->s->gq);
+	pthread_mutex_unlock(&w->s->mu);
+	if (t) {
+		pthread_mutex_lock(&w->mu);
+		chl_runq_put(&w->q, t);
+		pthread_mutex_unlock(&w->mu);
+	}
+}
+
+/* The next task to run, or NULL when the scheduler stops.  Order: runnext
+ * (*inherit: it continues the current time slice, as in Go, so that a
+ * ping-pong pair is preempted like one long task), then - with the global
+ * queue looked at every FAIR_TICK slices - the local queue, a global
+ * batch, a steal, and sleep. */
+static chl_task *find_work(struct worker *w, bool *inherit)
 {
 	chl_sched *s = w->s;
 	chl_task *t;
@@ -519,9 +537,15 @@ static chl_task *find_work(struct worker *w)
 		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
 			return NULL;
 		maybe_retire(w);
-		w->tick++;
-		if (w->tick % FAIR_TICK == 0 && (t = global_get(w, 1)))
+		if ((t = w->runnext) != NULL) {
+			w->runnext = NULL;
+			atomic_store_explicit(&w->has_next, 0, memory_order_relaxed);
+			*inherit = true;
 			return t;
+		}
+		*inherit = false;
+		if (w->tick % FAIR_TICK == 0)
+			global_to_local(w);
 		if ((t = local_get(w)) || (t = global_get(w, GLOBAL_BATCH)) ||
 		    (t = steal(w)))
 			return t;
@@ -534,14 +558,15 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	chl_task *t;
 	sigset_t set;
+	bool inherit;
 
 	atomic_store_explicit(&tls_worker, w, memory_order_relaxed);
 	/* Preemption needs SIGURG even if the creating thread blocked it. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGURG);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while ((t = find_work(w)) != NULL)
-		run_task(w, t);
+	while ((t = find_work(w, &inherit)) != NULL)
+		run_task(w, t, inherit);
 	return NULL;
 }
 
@@ -556,8 +581,8 @@ static struct worker *worker_new(chl_sched *s, int id)
 	w->rng = 2654435761u * (uint32_t)(id + 1);
 	atomic_init(&w->has_next, 0);
 	atomic_init(&w->blocked_hint, 0);
-	atomic_init(&w->run_seq, 0);
-	atomic_init(&w->preempt_seq, 0);
+	atomic_init(&w->run_word, 0);
+	atomic_init(&w->preempt_word, 0);
 	atomic_init(&w->blk.state, BLK_RUNNING);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -639,20 +664,22 @@ static void finish(struct worker *w, chl_task *t)
 	run_dec(s);
 }
 
-static void run_task(struct worker *w, chl_task *t)
+/* Run one step of t (inherit: from runnext, same time slice). */
+static void run_task(struct worker *w, chl_task *t, bool inherit)
 {
 	chl_sched *s = w->s;
 	chl_step r;
-	unsigned seq = atomic_load_explicit(&w->run_seq, memory_order_relaxed);
 
 	chl_assert(atomic_load_explicit(&t->state, memory_order_relaxed) == T_RUNNABLE);
 	atomic_store_explicit(&t->state, T_RUNNING, memory_order_relaxed);
 	atomic_store_explicit(&t->preempt, 0, memory_order_relaxed);
-	atomic_store_explicit(&w->run_seq, seq + 1, memory_order_relaxed);
+	if (!inherit)
+		w->tick++;
+	atomic_store_explicit(&w->run_word, w->tick << 1 | 1, memory_order_relaxed);
 	atomic_store_explicit(&tls_task, t, memory_order_relaxed);
 	r = t->step(t);
 	atomic_store_explicit(&tls_task, NULL, memory_order_relaxed);
-	atomic_store_explicit(&w->run_seq, seq + 2, memory_order_relaxed);
+	atomic_store_explicit(&w->run_word, w->tick << 1, memory_order_relaxed);
 	switch (r) {
 	case CHL_STEP_YIELD:
 		/* The global tail, never runnext: a yielder must not starve
@@ -700,8 +727,9 @@ static void task_ready(chl_parker *p)
 
 /* ---- the monitor: preemption, deadlock polls ---- */
 
-/* SIGURG: preempt the task running on this worker, if it is the one the
- * monitor meant (run_seq unchanged).  Async-signal-safe: atomics only. */
+/* SIGURG: preempt the task running on this worker, if it is in the time
+ * slice the monitor meant (run_word unchanged).  Async-signal-safe:
+ * atomics only. */
 static void on_sigurg(int sig)
 {
 	int saved = errno;
@@ -710,9 +738,9 @@ static void on_sigurg(int sig)
 
 	(void)sig;
 	if (w && t && t->sched == w->s) {
-		unsigned seq = atomic_load_explicit(&w->run_seq, memory_order_relaxed);
+		unsigned word = atomic_load_explicit(&w->run_word, memory_order_relaxed);
 
-		if ((seq & 1) && seq == atomic_load_explicit(&w->preempt_seq,
+		if ((word & 1) && word == atomic_load_explicit(&w->preempt_word,
 		    memory_order_relaxed)) {
 			atomic_store_explicit(&t->preempt, 1, memory_order_relaxed);
 			if (w->s->cfg.on_preempt)
@@ -736,8 +764,9 @@ static void sigurg_install(void)
 	sigurg_ok = sigaction(SIGURG, &sa, NULL) == 0;
 }
 
-/* One look at the workers: a worker whose step has not changed since the
- * last look (10 ms ago) while other tasks wait gets SIGURG. */
+/* One look at the workers: a worker running a step of the same time slice
+ * as at the last look (10 ms ago) while other tasks wait gets SIGURG.  A
+ * slice is one task's steps, or a chain of runnext steps (inherit). */
 static void scan(chl_sched *s)
 {
 	int i, n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
@@ -748,15 +777,15 @@ static void scan(chl_sched *s)
 			atomic_load_explicit(&s->w[i]->has_next, memory_order_relaxed);
 	for (i = 0; i < n; i++) {
 		struct worker *v = s->w[i];
-		unsigned seq = atomic_load_explicit(&v->run_seq, memory_order_relaxed);
+		unsigned word = atomic_load_explicit(&v->run_word, memory_order_relaxed);
 
-		if (waiting && (seq & 1) && seq == v->mon_seq &&
+		if (waiting && (word & 1) && word == v->mon_word &&
 		    !atomic_load_explicit(&v->blocked_hint, memory_order_relaxed)) {
-			atomic_store_explicit(&v->preempt_seq, seq, memory_order_relaxed);
+			atomic_store_explicit(&v->preempt_word, word, memory_order_relaxed);
 			atomic_fetch_add_explicit(&s->preempts, 1, memory_order_relaxed);
 			pthread_kill(v->thread, SIGURG);
 		}
-		v->mon_seq = seq;
+		v->mon_word = word;
 	}
 }
 
