@@ -153,12 +153,15 @@ static int plan(chl_select_state *st, const chl_select_case *cases, int n)
 	return npoll;
 }
 
+/* Take every channel lock of the plan, in address order (the one global
+ * order, sched.h), each once.  Cannot fail. */
 static void lock_all(chl_select_state *st)
 {
 	for (int i = 0; i < st->nlocks; i++)
 		chl_chan_lock(st->locks[i]);
 }
 
+/* Drop them all, in reverse.  Cannot fail. */
 static void unlock_all(chl_select_state *st)
 {
 	for (int i = st->nlocks - 1; i >= 0; i--)

@@ -68,6 +68,9 @@ static void new_len_cap_elem_size(void **state)
 	assert_int_equal(chl_chan_cap(c), 4);
 	assert_int_equal(chl_chan_elem_size(c), sizeof(int));
 	assert_int_equal(chl_chan_len(c), 0);
+	assert_int_equal(chl_chan_tag(c), 0);
+	chl_chan_set_tag(c, 5);
+	assert_int_equal(chl_chan_tag(c), 5);
 	assert_int_equal(chl_chan_try_send(c, &v), CHL_OK);
 	assert_int_equal(chl_chan_try_send(c, &v), CHL_OK);
 	assert_int_equal(chl_chan_len(c), 2);
