@@ -127,8 +127,9 @@ void chl_transfer_register_cfunction(const char *name, lua_CFunction f)
  * Built once per process from a fresh state with every standard library
  * open, so user additions to `string` etc. never count as "standard".  The
  * same C function has the same address in every state of the process; the
- * receiver looks the name up in its own package.loaded (so `require`, a C
- * closure, becomes the receiver's own `require`). */
+ * receiver looks the name up in its own package.loaded and takes whatever
+ * is there: `require`, a C closure, becomes the receiver's own `require`,
+ * and a `print` the receiver's runtime replaced is the replacement. */
 
 typedef struct libfn {
 	lua_CFunction f;
@@ -1137,13 +1138,11 @@ static void dec_libfn(reader *r)
 	chl_assert(k < nlibmap);
 	const libfn *lf = &libmap[k];
 	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	if (lua_getfield(L, -1, lf->lib) == LUA_TTABLE) {
-		lua_getfield(L, -1, lf->field);
-		if (lua_tocfunction(L, -1) == lf->f) {
-			lua_replace(L, -3);
-			lua_pop(L, 1);
-			return;
-		}
+	if (lua_getfield(L, -1, lf->lib) == LUA_TTABLE
+	    && lua_getfield(L, -1, lf->field) != LUA_TNIL) {
+		lua_replace(L, -3);
+		lua_pop(L, 1);
+		return;
 	}
 	luaL_error(L, "cannot receive %s%s%s: not in this state's libraries",
 		   strcmp(lf->lib, "_G") ? lf->lib : "",

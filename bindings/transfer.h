@@ -19,7 +19,8 @@
  *   the source's globals table (wherever it appears, typically as _ENV)
  *               becomes the destination's globals table
  *   standard library C functions (print, string.format, require...) are
- *               sent by name and looked up in the destination's libraries;
+ *               sent by name and looked up in the destination's libraries
+ *               (package.loaded[lib][name], whatever the destination has there);
  *               light C functions registered with chl_transfer_register_cfunction
  *               cross as themselves
  *   handles (userdata of a type registered with chl_handle_type_register):

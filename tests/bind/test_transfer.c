@@ -399,7 +399,8 @@ static void test_nested_tables_and_mixed_keys(void **state)
 	     "local one = {}; one[1.0] = 'x'\n"
 	     "local holes = {1, nil, 3}\n"
 	     "local rev = {}; for i = 10, 1, -1 do rev[i] = i * 10 end\n"
-	     "return t, one, holes, rev, {[1000000] = 1}\n");
+	     "local numstr = {'a', ['2'] = 'b', ['3'] = 'c'}\n"
+	     "return t, one, holes, rev, {[1000000] = 1}, numstr\n");
 	check(p->dst,
 	      "local t = got[1]\n"
 	      "assert(t[1] == 1 and math.type(t[1]) == 'integer')\n"
@@ -421,7 +422,9 @@ static void test_nested_tables_and_mixed_keys(void **state)
 	      "assert(got[3][1] == 1 and got[3][2] == nil and got[3][3] == 3)\n"
 	      "for i = 1, 10 do assert(got[4][i] == i * 10) end\n"
 	      "assert(#got[4] == 10)\n"
-	      "assert(got[5][1000000] == 1 and next(got[5], 1000000) == nil)\n");
+	      "assert(got[5][1000000] == 1 and next(got[5], 1000000) == nil)\n"
+	      "local ns = got[6]\n"
+	      "assert(ns[1] == 'a' and ns[2] == nil and ns['2'] == 'b' and ns['3'] == 'c')\n");
 }
 
 static void test_cycles_and_shared_references(void **state)
@@ -439,6 +442,25 @@ static void test_cycles_and_shared_references(void **state)
 	      "assert(s.x == s.y and s.x == a)\n"
 	      "assert(s[a] == a and s.list[1] == a and s.list[2] == a)\n"
 	      "assert(c1.other.other == c1 and c1.other ~= c1)\n");
+}
+
+static void test_many_shared_tables(void **state)
+{
+	pair *p = *state;
+	/* thousands of numbered objects: the object map grows and rehashes */
+	move(p, "local shared, t = {}, {}\n"
+		"for i = 1, 5000 do t[i] = {shared, i, name = 'n' .. i} end\n"
+		"t.long = {[string.rep('k', 300)] = string.rep('v', 300)}\n"
+		"return t, shared\n");
+	check(p->dst, "local t, shared = got[1], got[2]\n"
+		      "assert(#t == 5000)\n"
+		      "for i = 1, 5000 do\n"
+		      "  assert(t[i][1] == shared and t[i][2] == i and t[i].name == 'n' .. i)\n"
+		      "end\n"
+		      "assert(t.long[string.rep('k', 300)] == string.rep('v', 300))\n");
+	/* and the encoder is fine afterwards */
+	move(p, "local a = {}; return {a, a}");
+	check(p->dst, "assert(got[1][1] == got[1][2])");
 }
 
 static void test_message_is_a_snapshot(void **state)
@@ -543,6 +565,10 @@ static void test_standard_c_functions_cross_by_name(void **state)
 	      "assert(t.f == string.format and t.f('%d', 4) == '4')\n"
 	      "assert(t.r == require and t.n == next)\n"
 	      "assert(t.floor == math.floor and t.w == io.write)\n");
+	/* by name: a destination that replaced print gets its replacement */
+	check(p->dst, "print = function() return 'mine' end");
+	move(p, "return print");
+	check(p->dst, "assert(got[1] == print and got[1]() == 'mine')");
 }
 
 static void test_registered_binding_function_crosses(void **state)
@@ -839,6 +865,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_single_scalar_is_small, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nested_tables_and_mixed_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cycles_and_shared_references, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_shared_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_is_a_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closure_copies_upvalues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_sees_destination_globals, setup, teardown),
