@@ -74,10 +74,14 @@ void chl_lua_msg_free(void *msg)
 void chl_lua_cancel_ctx(lua_State *L, chl_ctx *ctx, int err, int idx)
 {
 	chl_msg *cause = NULL;
+	int rc;
 
 	if (!lua_isnoneornil(L, idx))
 		cause = chl_msg_encode(L, idx, 1, "use as a cause");
-	chl_ctx_cancel(ctx, err, cause, cause ? chl_lua_msg_free : NULL, NULL);
+	/* The cause is taken either way: kept by the winning cancellation. */
+	rc = chl_ctx_cancel(ctx, err, cause, cause ? chl_lua_msg_free : NULL, NULL);
+	if (rc != CHL_OK)
+		chl_lua_raise(L, rc);
 }
 
 /* ---- keys ---- */
@@ -216,8 +220,10 @@ static int l_with_value(lua_State *L)
 	key = key_encode(L, 2, &klen);
 	v = chl_msg_encode(L, 3, 1, "store in a context");
 	rc = chl_ctx_with_value(parent, key, klen, v, chl_lua_msg_free, &out);
-	if (rc != CHL_OK)
+	if (rc != CHL_OK) {
+		chl_msg_free(v);   /* on failure the value stays ours */
 		return chl_lua_raise(L, rc);
+	}
 	chl_lua_push(L, &ctx_type, out);
 	return 1;
 }
@@ -279,13 +285,18 @@ static int l_ctx_deadline(lua_State *L)
 	return 1;
 }
 
+/* The core does not say which constructor made a context; what can be
+ * told: the root, a context that can never be done (values over the
+ * background), or the state of a cancelable one. */
 static int l_ctx_tostring(lua_State *L)
 {
 	chl_ctx *ctx = chl_lua_check(L, 1, &ctx_type);
 	int err = chl_ctx_err(ctx);
 
-	if (!chl_ctx_done(ctx))
-		lua_pushstring(L, "context.Background");
+	if (!chl_ctx_parent(ctx))
+		lua_pushliteral(L, "context.Background");
+	else if (!chl_ctx_done(ctx))
+		lua_pushliteral(L, "context.WithValue");
 	else
 		lua_pushfstring(L, "context(%s)", err == CHL_OK ? "active" :
 			err == CHL_DEADLINE ? "deadline exceeded" : "canceled");

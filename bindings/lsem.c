@@ -49,25 +49,39 @@ static int64_t check_weight(lua_State *L, int idx)
 	return (int64_t)w;
 }
 
+/* The end of every acquire, parked or not: rc is how the wait ended. */
+static int acquire_end(lua_State *L, chl_lua_wait *wt, chl_sem *s, int rc)
+{
+	chl_ctx *ctx = wt->hook_ctx;
+
+	if (ctx) {
+		chl_parker_unwatch_ctx(ctx, &wt->hook);
+		wt->hook_ctx = NULL;
+	}
+	if (rc != CHL_OK) {
+		/* The context ended the wait: leave the queue (which may serve
+		 * the waiters behind us) and report its error. */
+		chl_sem_dequeue(s, &wt->w);
+		lua_pushstring(L, chl_strerror(rc));
+		return 1;
+	}
+	/* As Go: done while we were being served - give the tokens back. */
+	if (ctx && (rc = chl_ctx_err(ctx)) != CHL_OK) {
+		chl_sem_release_n(s, check_weight(L, 3));
+		lua_pushstring(L, chl_strerror(rc));
+		return 1;
+	}
+	lua_pushnil(L);
+	return 1;
+}
+
 static int acquire_k(lua_State *L, int status, lua_KContext kctx)
 {
-	chl_sem *s = (chl_sem *)(intptr_t)kctx;
 	chl_lua_wait *wt = chl_lua_wait_current(L);
 
 	(void)status;
-	if (wt->hook_ctx) {
-		chl_parker_unwatch_ctx(wt->hook_ctx, &wt->hook);
-		wt->hook_ctx = NULL;
-	}
-	if (wt->parker->fired == &wt->w && wt->w.status == CHL_OK) {
-		lua_pushnil(L);
-		return 1;
-	}
-	/* The context ended the wait: leave the queue (which may serve the
-	 * waiters behind us) and report its error. */
-	chl_sem_dequeue(s, &wt->w);
-	lua_pushstring(L, chl_strerror(wt->parker->status));
-	return 1;
+	return acquire_end(L, wt, (chl_sem *)(intptr_t)kctx,
+		wt->parker->fired == &wt->w ? CHL_OK : wt->parker->status);
 }
 
 static int l_acquire(lua_State *L)
@@ -75,28 +89,30 @@ static int l_acquire(lua_State *L)
 	chl_sem *s = chl_lua_check(L, 1, &sem_type);
 	chl_ctx *ctx = chl_lua_opt_ctx(L, 2);
 	int64_t n = check_weight(L, 3);
-	chl_lua_wait *wt;
+	chl_lua_wait *wt = chl_lua_wait_prepare(L, "semaphore.Acquire");
 	int rc;
 
-	/* Go fails on a done context even when the tokens are free. */
-	if (ctx && (rc = chl_ctx_err(ctx)) != CHL_OK) {
-		lua_pushstring(L, chl_strerror(rc));
-		return 1;
-	}
-	wt = chl_lua_wait_prepare(L, "semaphore.Acquire");
 	chl_waiter_init(&wt->w, wt->parker, s);
-	rc = chl_sem_acquire_begin(s, n, &wt->w);
-	if (rc == CHL_WAIT) {
-		if (ctx) {
-			chl_parker_watch_ctx(wt->parker, ctx, &wt->hook);
-			wt->hook_ctx = ctx;
+	/* Go fails on a done context even when the tokens are free.  The
+	 * watch itself starts at commit, if we park. */
+	if (ctx) {
+		if (!chl_parker_watch_ctx(wt->parker, ctx, &wt->hook)) {
+			lua_pushstring(L, chl_strerror(chl_ctx_err(ctx)));
+			return 1;
 		}
-		return chl_lua_park(L, wt, (lua_KContext)(intptr_t)s, acquire_k);
+		wt->hook_ctx = ctx;
 	}
-	if (rc != CHL_OK)
+	rc = chl_sem_acquire_begin(s, n, &wt->w);
+	if (rc == CHL_WAIT)
+		return chl_lua_park(L, wt, (lua_KContext)(intptr_t)s, acquire_k);
+	if (rc != CHL_OK) {
+		if (ctx) {
+			chl_parker_unwatch_ctx(ctx, &wt->hook);
+			wt->hook_ctx = NULL;
+		}
 		return chl_lua_raise(L, rc);
-	lua_pushnil(L);
-	return 1;
+	}
+	return acquire_end(L, wt, s, CHL_OK);
 }
 
 static int l_release(lua_State *L)
