@@ -265,7 +265,7 @@ static int encode_start(lua_State *L)
 {
 	chl_msg **out = lua_touserdata(L, lua_upvalueindex(1));
 
-	*out = chl_msg_encode(L, 1, lua_gettop(L), "pass to go");
+	*out = chl_msg_encode_as(L, 1, lua_gettop(L), "pass %s to go", "argument", 1);
 	return 0;
 }
 
@@ -295,7 +295,7 @@ void chl_lua_go(lua_State *L, int fn_idx, int nargs, const chl_go_hooks *hooks)
 			lua_error(L);
 		}
 	} else {
-		m = chl_msg_encode(L, fn_idx, nargs + 1, "pass to go");
+		m = chl_msg_encode_as(L, fn_idx, nargs + 1, "pass %s to go", "argument", 1);
 	}
 	g = gr_new(rt);
 	if (!g) {

@@ -10,6 +10,7 @@
 #ifndef CHL_GOROUTINE_H
 #define CHL_GOROUTINE_H
 
+#include <signal.h>
 #include <stdatomic.h>
 
 #include "lrt.h"
@@ -67,6 +68,15 @@ typedef struct chl_rt_config {
 	bool preempt;              /* CHANLAB_PREEMPT=0 turns it off */
 	const char *script_dir;    /* prepended to package.path in goroutines */
 } chl_rt_config;
+
+/* Settings from the environment (CHANLAB_PROCS, CHANLAB_PREEMPT). */
+void chl_rt_config_from_env(chl_rt_config *cfg);
+
+/* The parts of the API by global name (go, chan, sync ...), NULL-ended. */
+const luaL_Reg *chl_lazyenv_api(void);
+
+/* Push one table holding every part of the API (module.c). */
+void chl_lua_push_api(lua_State *L);
 
 /* Start the process's runtime once (later calls return the same one). */
 chl_rt *chl_rt_start(const chl_rt_config *cfg);

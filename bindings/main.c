@@ -26,10 +26,6 @@
 #include "lab_lua.h"
 #include "repl_lua.h"
 
-void chl_rt_config_from_env(chl_rt_config *cfg);
-void chl_lua_push_api(lua_State *L);
-const luaL_Reg *chl_lazyenv_api(void);
-
 static const char usage[] =
 	"usage: chanlab [run] [--procs N] script.lua [args...]\n"
 	"       chanlab [--procs N] -e 'code'\n"

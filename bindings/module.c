@@ -13,8 +13,6 @@
 
 #include "goroutine.h"
 
-const luaL_Reg *chl_lazyenv_api(void);
-
 /* Settings from the environment, shared with the interpreter. */
 void chl_rt_config_from_env(chl_rt_config *cfg)
 {
@@ -40,9 +38,9 @@ void chl_lua_push_api(lua_State *L)
 	lua_setfield(L, -2, "version");
 }
 
-int luaopen_chanlab(lua_State *L);
+LUAMOD_API int luaopen_chanlab(lua_State *L);
 
-int luaopen_chanlab(lua_State *L)
+LUAMOD_API int luaopen_chanlab(lua_State *L)
 {
 	chl_rt *rt = chl_rt_current();
 
