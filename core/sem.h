@@ -14,10 +14,11 @@
  * queue (chl_sem_dequeue); if it was the head, the waiters behind it that
  * now fit are served at once (Go's notifyWaiters).
  *
- * A semaphore is heap-allocated and reference-counted.  Its lock comes
- * FIRST in the lock order (sched.h): a waiting acquire arms its context
- * watch at commit, while the semaphore's lock is held.  Functions return
- * CHL_NIL (or false / -1) for a NULL semaphore.
+ * A semaphore is heap-allocated and reference-counted.  A waiting acquire
+ * arms its context watch (chl_parker_watch_ctx) while the semaphore's lock
+ * is still held, after begin returned CHL_WAIT; the context's hook lock is
+ * a leaf, so that is in order (ctx.h, sched.h).  Functions return CHL_NIL
+ * (or false / -1) for a NULL semaphore.
  */
 #ifndef CHL_SEM_H
 #define CHL_SEM_H
@@ -53,9 +54,17 @@ void chl_sem_release(chl_sem *s);
  *    deadline won (p->fired == NULL, p->status the reason) and the caller
  *    must call chl_sem_dequeue(s, w);
  *  - CHL_INVAL (n < 0), CHL_NIL.
- * Go's Acquire also fails at once on a context that is already done: the
- * caller checks that before (chl_parker_watch_ctx says so). */
+ * With a context, the caller does what chl_sem_acquire does: fail at once
+ * if chl_ctx_err(ctx) (Go fails on a done context even when tokens are
+ * free); after CHL_WAIT arm chl_parker_watch_ctx; if that says the
+ * context is done by now, chl_sem_abandon and fail with its error. */
 int chl_sem_acquire_begin(chl_sem *s, int64_t n, chl_waiter *w);
+
+/* After chl_sem_acquire_begin returned CHL_WAIT, instead of parking (the
+ * semaphore's lock still held): take w back off the queue, serve the
+ * waiters that lets go, drop the lock.  The parker was never committed,
+ * so nobody wakes it.  Cannot fail. */
+void chl_sem_abandon(chl_sem *s, chl_waiter *w);
 
 /* Take w off the queue after a wake that was not ours; if w was the head,
  * serve the waiters behind it that now fit.  Idempotent; cannot fail. */
