@@ -139,7 +139,7 @@ static void find_labs(char *out, size_t size, const char *exe)
 	snprintf(out, size, "labs");
 	if (access("labs/01_worker_pool.lua", R_OK) != 0)
 		for (i = 0; i < sizeof tries / sizeof *tries; i++) {
-			char path[PATH_MAX];
+			char path[PATH_MAX + 32];
 			snprintf(out, size, tries[i], dir);
 			snprintf(path, sizeof path, "%s/01_worker_pool.lua", out);
 			if (access(path, R_OK) == 0)

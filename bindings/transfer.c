@@ -1137,12 +1137,20 @@ static void dec_libfn(reader *r)
 	pthread_once(&libmap_once, libmap_build);
 	chl_assert(k < nlibmap);
 	const libfn *lf = &libmap[k];
-	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	if (lua_getfield(L, -1, lf->lib) == LUA_TTABLE
-	    && lua_getfield(L, -1, lf->field) != LUA_TNIL) {
-		lua_replace(L, -3);
+	/* Through the globals, not package.loaded: a goroutine's libraries are
+	 * opened on first use (lazyenv.c), and a global access is that use. */
+	if (strcmp(lf->lib, "_G") == 0) {
+		if (lua_getglobal(L, lf->field) != LUA_TNIL)
+			return;
 		lua_pop(L, 1);
-		return;
+	} else if (lua_getglobal(L, lf->lib) == LUA_TTABLE) {
+		if (lua_getfield(L, -1, lf->field) != LUA_TNIL) {
+			lua_remove(L, -2);
+			return;
+		}
+		lua_pop(L, 2);
+	} else {
+		lua_pop(L, 1);
 	}
 	luaL_error(L, "cannot receive %s%s%s: not in this state's libraries",
 		   strcmp(lf->lib, "_G") ? lf->lib : "",

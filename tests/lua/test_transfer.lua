@@ -9,7 +9,8 @@ local lu = require("luaunit")
 local function roundtrip(f, ...)
   local out = chan(1)
   go(function(g, ...) out:send(table.pack(g(...))) end, f, ...)
-  return table.unpack(out:recv())
+  local r = out:recv()
+  return table.unpack(r, 1, r.n)
 end
 
 local function identity(...) return ... end
