@@ -185,8 +185,9 @@ static int l_with_cancel(lua_State *L)
 {
 	chl_ctx *parent = chl_lua_check_parent(L, 1);
 	chl_ctx *out = NULL;
+	int rc = chl_ctx_with_cancel(parent, &out);
 
-	return push_pair(L, chl_ctx_with_cancel(parent, &out), out);
+	return push_pair(L, rc, out);
 }
 
 static int l_with_timeout(lua_State *L)
@@ -194,8 +195,9 @@ static int l_with_timeout(lua_State *L)
 	chl_ctx *parent = chl_lua_check_parent(L, 1);
 	int64_t d = chl_lua_ns(L, 2);
 	chl_ctx *out = NULL;
+	int rc = chl_ctx_with_timeout(parent, d, &out);
 
-	return push_pair(L, chl_ctx_with_timeout(parent, d, &out), out);
+	return push_pair(L, rc, out);
 }
 
 static int l_with_deadline(lua_State *L)
@@ -203,8 +205,9 @@ static int l_with_deadline(lua_State *L)
 	chl_ctx *parent = chl_lua_check_parent(L, 1);
 	int64_t when = chl_lua_ns(L, 2);
 	chl_ctx *out = NULL;
+	int rc = chl_ctx_with_deadline(parent, when, &out);
 
-	return push_pair(L, chl_ctx_with_deadline(parent, when, &out), out);
+	return push_pair(L, rc, out);
 }
 
 static int l_with_value(lua_State *L)
