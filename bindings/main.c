@@ -46,11 +46,10 @@ static _Noreturn void die_usage(const char *msg)
 
 /* ---- the main goroutine's end ---- */
 
-static pthread_mutex_t main_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t main_cv = PTHREAD_COND_INITIALIZER;
-static bool main_done;
-
-/* Runs in goroutine 1 when its chunk returns; an error is left to panic. */
+/* Runs in goroutine 1 when its chunk returns: the program ends here and
+ * now, as Go's does when main returns - on this worker, before the
+ * scheduler can notice that the goroutines left behind are all asleep.
+ * An error is left to panic. */
 static int main_finish(lua_State *L, int status, int base, void *arg)
 {
 	(void)L;
@@ -58,11 +57,7 @@ static int main_finish(lua_State *L, int status, int base, void *arg)
 	(void)arg;
 	if (status != LUA_OK)
 		return 0;
-	pthread_mutex_lock(&main_mu);
-	main_done = true;
-	pthread_cond_signal(&main_cv);
-	pthread_mutex_unlock(&main_mu);
-	return 0;
+	chl_rt_exit(0);
 }
 
 /* ---- setup ---- */
@@ -238,10 +233,6 @@ int main(int argc, char **argv)
 		lua_pushstring(L, argv[i]);
 	g->hooks.finish = main_finish;
 	chl_goroutine_spawn(rt, g);
-	pthread_mutex_lock(&main_mu);
-	while (!main_done)
-		pthread_cond_wait(&main_cv, &main_mu);
-	pthread_mutex_unlock(&main_mu);
-	free(script_dir);
-	chl_rt_exit(0);
+	for (;;)          /* the program ends in main_finish, a panic or a deadlock */
+		pause();
 }
