@@ -556,11 +556,30 @@ static void watch_fired(chl_ctx_hook *h, void *arg)
 			atomic_load_explicit(&h->owner->decided, memory_order_acquire));
 }
 
+/* Runs at commit (waiter.h), once the parker is parked and its waiter
+ * queued: a hook added earlier could ready a task that is still running.
+ * A context done in between ends the wait here. */
+static void watch_commit(void *arg)
+{
+	chl_ctx_hook *h = arg;
+	chl_parker *p = h->arg;
+
+	if (!chl_ctx_hook_add(h->watching, h) && chl_parker_claim(p))
+		chl_parker_complete(p, NULL, chl_ctx_err(h->watching));
+}
+
 bool chl_parker_watch_ctx(chl_parker *p, chl_ctx *ctx, chl_ctx_hook *h)
 {
 	h->fn = watch_fired;
 	h->arg = p;
-	return chl_ctx_hook_add(ctx, h);
+	h->owner = NULL;
+	h->linked = false;
+	h->watching = ctx;
+	if (chl_ctx_err(ctx) != 0)
+		return false;
+	p->on_commit = watch_commit;
+	p->on_commit_arg = h;
+	return true;
 }
 
 void chl_parker_unwatch_ctx(chl_ctx *ctx, chl_ctx_hook *h)

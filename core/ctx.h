@@ -120,6 +120,7 @@ struct chl_ctx_hook {
 	chl_ctx_hook *prev, *next;   /* in owner's hook list; owner's lock */
 	chl_ctx *owner;              /* the cancelable context it waits on */
 	bool linked;                 /* in that list now; owner's lock */
+	chl_ctx *watching;           /* chl_parker_watch_ctx: added at commit */
 };
 
 /* Run h->fn(h, h->arg) once ctx is done, on the thread that cancels it
