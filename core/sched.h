@@ -32,8 +32,9 @@
  *   2. context locks (parent before child)
  *   3. other primitive locks: channels (in address order when several,
  *      a context's done channel included), waitgroup, mutex, once
- *   4. scheduler locks: a worker's run-queue lock or the global lock (the
- *      scheduler never holds two of them at once), or the task-list lock
+ *   4. scheduler locks: a worker's run-queue lock, the global lock, the
+ *      task-list lock, the blocked-worker list lock (the scheduler never
+ *      holds two of them at once)
  *   5. the timer heap lock
  *   6. a thread parker's token lock
  * Nothing is called out (callbacks, p->ready) while holding 4, 5 or 6
@@ -95,8 +96,11 @@ typedef struct chl_sched_config {
 	 * tasks wait, the monitor sends SIGURG to its worker; the handler
 	 * sets t->preempt and calls this, in signal context on that worker,
 	 * with the task running there.  Must be async-signal-safe; the
-	 * bindings set a Lua count hook that yields.  The SIGURG handler is
-	 * installed (SA_RESTART) by the first chl_sched_new and stays. */
+	 * bindings set a Lua count hook that yields.  A task run from the
+	 * `next` slot continues its waker's slice (as in Go), so a pair
+	 * ping-ponging through `next` is preempted like one long task.  The
+	 * SIGURG handler is installed (SA_RESTART) by the first chl_sched_new
+	 * and stays; it ignores threads that are not running a task. */
 	void (*on_preempt)(chl_task *t, void *ud);
 	void *ud;
 } chl_sched_config;
@@ -152,7 +156,8 @@ void chl_sched_block_enter(chl_task *t);
 void chl_sched_block_leave(chl_task *t);
 
 /* Call fn for every live task (for dumps).  Only meaningful when the tasks
- * are parked (the deadlock handler); holds the task-list lock meanwhile. */
+ * are parked (the deadlock handler); holds the task-list lock meanwhile,
+ * so fn must not spawn nor take a lock above it in the lock order. */
 void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *arg);
 
 /* Wait until no task is live (tests, shutdown).  Cannot fail. */
