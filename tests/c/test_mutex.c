@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <cmocka.h>
 
@@ -36,9 +37,21 @@ static void *incr_thread(void *arg)
 	chl_wg_done(t->start);
 	chl_wg_wait(t->start);
 	for (int i = 0; i < NINCR; i++) {
+		long v;
+
 		if (chl_mutex_lock(t->m) != CHL_OK)
 			atomic_fetch_add(&t->errors, 1);
-		t->plain++;
+		/* A read-modify-write stretched over a few cycles, so that the
+		 * mutex is really fought over and a hole in it loses counts. */
+		v = t->plain;
+		for (volatile int k = 0; k < 20; k++)
+			;
+		/* Now and then give the CPU away while holding the mutex: the
+		 * others then must queue (on a crowded machine, threads would
+		 * otherwise mostly run one after another). */
+		if (i % 512 == 0)
+			sched_yield();
+		t->plain = v + 1;
 		if (chl_mutex_unlock(t->m) != CHL_OK)
 			atomic_fetch_add(&t->errors, 1);
 	}
