@@ -76,7 +76,9 @@ void chl_sem_dequeue(chl_sem *s, chl_waiter *w);
  * (CHL_CANCELED, CHL_DEADLINE) if it is done - already at the call, or
  * before the tokens came, or even just after (Go checks once more and
  * gives them back); CHL_TIMEOUT if the deadline passed first; CHL_NOMEM
- * (no memory for the deadline timer); CHL_INVAL (n < 0); CHL_NIL. */
+ * (no memory for the deadline timer); CHL_INVAL (n < 0); CHL_NIL.
+ * With neither a context nor a deadline, a request larger than the size
+ * blocks for ever - as Go's does with context.Background(). */
 int chl_sem_acquire(chl_sem *s, int64_t n, chl_ctx *ctx, int64_t deadline_ns);
 
 /* Take n tokens if they are free and nobody waits; never blocks. */
