@@ -61,8 +61,8 @@ void chl_mutex_release(chl_mutex *m);
  *    again first).  w->n holds the time the wait started (chl_now() ns)
  *    and must be left alone; w->index is used internally as well.
  *  - CHL_NIL when m is NULL.
- * Only the first attempt may find the mutex free without a lock (one
- * CAS); a waiter that must queue takes the internal lock. */
+ * Each attempt first tries to take a free mutex with a CAS and no lock;
+ * only a locker that must queue takes the internal lock. */
 int chl_mutex_lock_begin(chl_mutex *m, chl_waiter *w);
 
 /* Lock, blocking the calling thread.  CHL_OK or CHL_NIL. */
