@@ -13,7 +13,8 @@
  *  - STARVING: handoff mode.  Set and cleared only under mu, so whoever
  *    holds mu knows it cannot change.  Invariant: STARVING => the queue
  *    is not empty (it is set by a waiter in the CAS that queues it, and
- *    cleared by the handoff that empties the queue).
+ *    cleared by a handoff that empties the queue - or that goes to a
+ *    waiter of less than 1 ms).
  *  - the waiter count equals the queue's length; both change only under
  *    mu (so unlock can tell from the word alone whether anyone waits).
  * Outside mu only LOCKED (lockers, unlock) and WOKEN (its clearing) move,
