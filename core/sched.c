@@ -309,6 +309,7 @@ static void idle_remove(chl_sched *s, struct worker *w)
 static void idle_sleep(struct worker *w, bool retire)
 {
 	chl_sched *s = w->s;
+	int was;
 
 	pthread_mutex_lock(&s->mu);
 	if (atomic_load(&s->stop)) {
@@ -317,7 +318,8 @@ static void idle_sleep(struct worker *w, bool retire)
 	}
 	if (retire && atomic_load(&s->nactive) <= s->procs)
 		retire = false;
-	atomic_fetch_sub(&s->nactive, 1);
+	was = atomic_fetch_sub(&s->nactive, 1);
+	chl_assert(was > 0);
 	w->wakeup = false;
 	w->idle_next = s->idle;
 	s->idle = w;
@@ -1041,6 +1043,7 @@ void chl_sched_block_enter(chl_task *t)
 	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
 	chl_sched *s;
 	bool spare;
+	int was;
 
 	if (!w || w->blocked || atomic_load_explicit(&tls_task, memory_order_relaxed) != t)
 		return;
@@ -1066,10 +1069,14 @@ void chl_sched_block_enter(chl_task *t)
 		pthread_mutex_unlock(&blk_mu);
 	}
 	pthread_mutex_lock(&s->mu);
-	atomic_fetch_sub(&s->nactive, 1);
-	spare = s->idle == NULL;   /* keep nactive + nidle >= procs */
+	was = atomic_fetch_sub(&s->nactive, 1);
+	chl_assert(was > 0);
+	/* Keep nactive + nidle >= procs: a spare when this block breaks it. */
+	spare = atomic_load(&s->nactive) + atomic_load(&s->nidle) < s->procs;
 	if (spare)
 		atomic_fetch_add(&s->nactive, 1);   /* the spare, active at birth */
+	else if (atomic_load(&s->nactive) == 0 && s->mon_sleeping)
+		pthread_cond_signal(&s->mon_cv);    /* all idle: deadlock polls */
 	pthread_mutex_unlock(&s->mu);
 	if (spare && !worker_start(s)) {
 		pthread_mutex_lock(&s->mu);

@@ -1026,6 +1026,65 @@ static void blocked_worker_hands_off_its_work(void **state)
 	mbox_destroy(&m);
 }
 
+/* More tasks block than there are workers: each block starts a spare;
+ * the senders run on spares; when the blocked ones come back, the extra
+ * workers retire and the scheduler settles with every worker asleep. */
+#define NBLOCK 8
+
+static void many_blocked_workers_all_complete(void **state)
+{
+	chl_sched *s = sched_make(2, true);
+	wait_task k[NBLOCK];
+	send_task x[NBLOCK];
+	mbox m[NBLOCK];
+	event blocking;
+	chl_sched_stats st;
+	int i, j;
+
+	(void)state;
+	ev_init(&blocking);
+	memset(k, 0, sizeof k);
+	memset(x, 0, sizeof x);
+	chl_sched_external_enter(s);
+	for (i = 0; i < NBLOCK; i++) {
+		mbox_init(&m[i]);
+		k[i].m = x[i].m = &m[i];
+		k[i].blocking = &blocking;
+		k[i].t.step = block_step;
+		x[i].v = 100 + i;
+		x[i].t.step = send_step;
+		chl_sched_spawn(s, &k[i].t);
+	}
+	/* Wait until every receiver is queued, i.e. blocking its worker. */
+	assert_true(ev_wait(&blocking, NBLOCK, TIMEOUT_S));
+	for (i = 0; i < NBLOCK; i++)
+		for (j = 0; j < TIMEOUT_S * 1000 && !mbox_has_waiter(&m[i]); j++)
+			pause_ms(1);
+	for (i = 0; i < NBLOCK; i++)
+		chl_sched_spawn(s, &x[i].t);
+	chl_sched_wait_idle(s);
+	chl_sched_external_leave(s);
+	for (i = 0; i < NBLOCK; i++)
+		assert_int_equal(k[i].got, 100 + i);
+	/* Every worker goes back to sleep (no active-count drift). */
+	for (j = 0; j < TIMEOUT_S * 1000; j++) {
+		chl_sched_stats_get(s, &st);
+		if (st.idle == st.workers)
+			break;
+		pause_ms(1);
+	}
+	print_message("blocked: %d workers made for procs 2\n", st.workers);
+	assert_int_equal(st.idle, st.workers);
+	/* With all NBLOCK blocked at once, nactive + nidle >= procs needs
+	 * procs more workers. */
+	assert_true(st.workers >= NBLOCK + 2);
+	assert_int_equal(atomic_load(&deadlocks), 0);
+	sched_done(s);
+	ev_destroy(&blocking);
+	for (i = 0; i < NBLOCK; i++)
+		mbox_destroy(&m[i]);
+}
+
 /* A task blocked forever on its thread parker counts as parked. */
 static void blocked_forever_is_a_deadlock(void **state)
 {
@@ -1129,6 +1188,7 @@ int main(void)
 		cmocka_unit_test(sleeping_task_is_not_a_deadlock),
 		cmocka_unit_test(registered_external_prevents_deadlock),
 		cmocka_unit_test(blocked_worker_hands_off_its_work),
+		cmocka_unit_test(many_blocked_workers_all_complete),
 		cmocka_unit_test(blocked_forever_is_a_deadlock),
 		cmocka_unit_test(spawn_tree_runs_every_task_once),
 	};
