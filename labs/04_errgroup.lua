@@ -77,7 +77,7 @@ for _ = 1, #tasks do
   local s = statuses:recv()
   status[s[1]] = s[2]
 end
-print("Part B: errgroup.with_context")
+print("Part B: errgroup.WithContext")         -- Go's name, as in the Go output
 for i, t in ipairs(tasks) do print(string.format("  %s: %s", t[1], status[i])) end
 print("  Wait() returned: " .. tostring(err))
 -- The tip: wait() cancels the group's context even when all went well,
