@@ -680,6 +680,8 @@ static void run_task(struct worker *w, chl_task *t, bool inherit)
 	atomic_store_explicit(&w->run_word, w->tick << 1 | 1, memory_order_relaxed);
 	atomic_store_explicit(&tls_task, t, memory_order_relaxed);
 	r = t->step(t);
+	if (w->blocked)              /* block_enter without block_leave */
+		chl_sched_block_leave(t);
 	atomic_store_explicit(&tls_task, NULL, memory_order_relaxed);
 	atomic_store_explicit(&w->run_word, w->tick << 1, memory_order_relaxed);
 	switch (r) {
