@@ -370,8 +370,8 @@ function M.main(args, exe, dir)
 	local entries = M.find_labs(dir)
 	if cmd == "list" then
 		for _, e in ipairs(entries) do
-			local label = e.num and string.format("%2d  %-22s", e.num, e.name)
-				or string.format("    %-22s", e.name)
+			local label = e.num and string.format("%2d  %-28s", e.num, e.name)
+				or string.format("    %-28s", e.name)
 			print(label .. "  " .. e.desc)
 		end
 		return 0
@@ -407,8 +407,12 @@ function M.main(args, exe, dir)
 		local _, failed = M.verify(picked, show, exe)
 		return failed == 0 and 0 or 1
 	end
+	if cmd == nil or cmd == "help" or cmd == "--help" then
+		print(USAGE)
+		return 0
+	end
 	io.stderr:write(USAGE .. "\n")
-	return (cmd == nil or cmd == "help" or cmd == "--help") and 0 or 1
+	return 1
 end
 
 if (...) == "--module" or CHANLAB_EXE == nil then

@@ -34,7 +34,7 @@ local function map(f, xs, workers)
 end
 
 local xs = {}
-for i = 1, 400 do xs[i] = 20000 + i end
+for i = 1, 200 do xs[i] = 100000 + i end
 
 local t0 = time.now()
 local one = map(sigma, xs, 1)
