@@ -34,8 +34,16 @@
  * When nactive exceeds procs (a blocked worker came back), workers retire
  * to the idle list at their next schedule until it does not.
  *
+ * Choosing the next task (find_work): runnext first (it continues the
+ * current time slice), then the local queue, a batch from the global
+ * queue, half of another worker's local queue, sleep.  Every FAIR_TICK
+ * slices the global queue's head is moved behind the local queue, so the
+ * global queue is never starved.  A yielding task goes to the global
+ * tail, never to runnext.
+ *
  * Deadlock detection: see the comment above deadlock_check().
  * Preemption: see the comment above monitor_main().
+ * Blocking a worker (non-yieldable waits): see chl_sched_block_enter().
  *
  * Nothing here allocates per schedule: queues are intrusive (runq.h).
  */
@@ -1040,6 +1048,17 @@ static void blk_ready(chl_parker *p)
 	ready(p);
 }
 
+/*
+ * The task's worker is about to sleep in chl_thread_park (its task cannot
+ * leave the stack).  Hand its runnext and local queue to the global queue,
+ * count it out of the active workers and start a spare when that leaves
+ * fewer than procs active or idle, so other tasks - including the one
+ * that will wake this one - still run (procs == 1 included).  With
+ * deadlock detection, wrap the thread parker (see block_rec): our unlock
+ * counts the task parked once the primitive's lock is dropped (after
+ * commit armed any deadline), our ready counts it runnable again before
+ * its thread can wake - the same ordering a task park has.
+ */
 void chl_sched_block_enter(chl_task *t)
 {
 	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);

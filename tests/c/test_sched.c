@@ -163,10 +163,23 @@ static atomic_int deadlocks;
 static event deadlock_ev;
 static atomic_int preempts;
 
+/* What the deadlock dump saw: live tasks and how many wait on "test wait"
+ * (written before deadlock_ev is set, read after waiting for it). */
+static int dump_tasks, dump_waiting;
+
+static void dump_one(chl_task *t, void *arg)
+{
+	(void)arg;
+	dump_tasks++;
+	if (t->id > 0 && t->parker.reason && !strcmp(t->parker.reason, "test wait"))
+		dump_waiting++;
+}
+
 static void on_deadlock(chl_sched *s, void *ud)
 {
-	(void)s;
 	(void)ud;
+	dump_tasks = dump_waiting = 0;
+	chl_sched_foreach(s, dump_one, NULL);   /* what a dump does */
 	atomic_fetch_add(&deadlocks, 1);
 	ev_set(&deadlock_ev);
 }
@@ -880,6 +893,8 @@ static void parked_forever_is_a_deadlock(void **state)
 	assert_true(ev_wait(&deadlock_ev, 1, TIMEOUT_S));
 	assert_int_equal(atomic_load(&deadlocks), 1);
 	assert_int_equal(chl_sched_count(s), 1);
+	assert_int_equal(dump_tasks, 1);
+	assert_int_equal(dump_waiting, 1);
 	/* Clean up: wake it ourselves (a deadlock is reported only once). */
 	mbox_send(&m, 7);
 	chl_sched_wait_idle(s);
