@@ -46,6 +46,7 @@ static struct heap {
 	int n, cap;               /* used / allocated slots; mu */
 	bool started;             /* the timer thread exists; mu */
 	bool sleeping;            /* the timer thread waits on `wake`; mu */
+	int64_t sleep_until;      /* ... until then (INT64_MAX: no timer); mu */
 	pthread_t thread;         /* valid once started */
 	chl_timer *cur;           /* timer whose callback runs now, or NULL; mu */
 	bool cur_detached;        /* cur was stopped from its own callback: do
@@ -204,6 +205,7 @@ static void *timer_main(void *unused)
 
 		if (hp.n == 0) {
 			hp.sleeping = true;
+			hp.sleep_until = INT64_MAX;
 			pthread_cond_wait(&hp.wake, &hp.mu);
 			hp.sleeping = false;
 			continue;
@@ -213,6 +215,7 @@ static void *timer_main(void *unused)
 		if (t->when > now) {
 			struct timespec ts = to_timespec(t->when);
 			hp.sleeping = true;
+			hp.sleep_until = t->when;
 			pthread_cond_timedwait(&hp.wake, &hp.mu, &ts);
 			hp.sleeping = false;
 			continue;
@@ -283,9 +286,13 @@ int chl_timer_start(chl_timer *t, int64_t when, int64_t period)
 	if (t == hp.cur && on_timer_thread())
 		hp.cur_detached = false;   /* restarted from its own callback */
 	count_pending();
-	/* Only a new earliest deadline changes how long the thread sleeps. */
-	if (t->index == 0 && hp.sleeping)
+	/* Only a deadline earlier than the one the thread sleeps for needs
+	 * a wake-up (a later or removed one costs it at most one early,
+	 * harmless wake). */
+	if (hp.sleeping && when < hp.sleep_until) {
+		hp.sleep_until = when;
 		pthread_cond_signal(&hp.wake);
+	}
 out:
 	pthread_mutex_unlock(&hp.mu);
 	return rc;

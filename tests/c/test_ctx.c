@@ -33,6 +33,18 @@ static void nap(int64_t ns)
 	nanosleep(&ts, NULL);
 }
 
+/* Wait (at most 5 s) for the pending-timer count to become n: a deadline
+ * callback that just closed a done channel is still counted until it
+ * returns.  Returns the count seen last. */
+static int settle_pending(int n)
+{
+	int64_t until = chl_now() + 5 * CHL_NS_PER_SEC;
+
+	while (chl_timers_pending() != n && chl_now() < until)
+		nap(100000);
+	return chl_timers_pending();
+}
+
 static bool closed(chl_chan *c)
 {
 	return chl_chan_is_closed(c);
@@ -215,7 +227,7 @@ static void timeout_fires_with_deadline_exceeded(void **state)
 	chl_ctx *t, *c;
 	int64_t start = chl_now(), d = 20 * MS, dl, took;
 	bool ok;
-	int base = chl_timers_pending();
+	int base = settle_pending(0);
 
 	(void)state;
 	assert_int_equal(chl_ctx_with_timeout(chl_ctx_background(), d, &t), CHL_OK);
@@ -232,7 +244,7 @@ static void timeout_fires_with_deadline_exceeded(void **state)
 	assert_int_equal(chl_ctx_err(c), CHL_DEADLINE);
 	chl_ctx_release(c);
 	chl_ctx_release(t);
-	assert_int_equal(chl_timers_pending(), base);
+	assert_int_equal(settle_pending(base), base);
 }
 
 static void timeout_not_positive_is_done_at_once(void **state)
@@ -258,7 +270,7 @@ static void child_deadline_capped_by_parent(void **state)
 {
 	chl_ctx *p, *later, *sooner, *v, *vc;
 	int64_t pd, d;
-	int base = chl_timers_pending();
+	int base = settle_pending(0);
 
 	(void)state;
 	assert_int_equal(chl_ctx_with_timeout(chl_ctx_background(), 3600 * CHL_NS_PER_SEC, &p), CHL_OK);
@@ -288,7 +300,7 @@ static void child_deadline_capped_by_parent(void **state)
 static void release_of_pending_deadline_stops_timer(void **state)
 {
 	chl_ctx *t[20];
-	int base = chl_timers_pending(), i;
+	int base = settle_pending(0), i;
 
 	(void)state;
 	for (i = 0; i < 20; i++)
@@ -322,6 +334,13 @@ static void deadlines_race_cancel_and_release(void **state)
 		if (i % 2 == 0)
 			chl_ctx_release(p);
 	}
+}
+
+/* Every context of the tests above is gone: so are their timers. */
+static void no_timer_left_behind(void **state)
+{
+	(void)state;
+	assert_int_equal(settle_pending(0), 0);
 }
 
 /* ---- err and done agree ---- */
@@ -753,6 +772,7 @@ int main(void)
 		cmocka_unit_test(child_deadline_capped_by_parent),
 		cmocka_unit_test(release_of_pending_deadline_stops_timer),
 		cmocka_unit_test(deadlines_race_cancel_and_release),
+		cmocka_unit_test(no_timer_left_behind),
 		cmocka_unit_test(err_set_iff_done_closed),
 		cmocka_unit_test(storm_of_concurrent_cancels),
 		cmocka_unit_test(values_lookup_shadow_and_bytes),

@@ -76,6 +76,18 @@ static int latch_get(latch *l)
 	return n;
 }
 
+/* Wait (at most 5 s) for the pending count to become n: a fire callback
+ * that has already woken its receiver is counted until it returns. */
+static int settle_pending(int n)
+{
+	int64_t until = chl_now() + 5 * CHL_NS_PER_SEC;
+	struct timespec ts = { 0, 100000 };
+
+	while (chl_timers_pending() != n && chl_now() < until)
+		nanosleep(&ts, NULL);
+	return chl_timers_pending();
+}
+
 /* ---- firing order ---- */
 
 #define ORDER_N 300
@@ -99,16 +111,40 @@ static void order_fn(chl_timer *t, void *arg)
 	pthread_mutex_unlock(&ord.fired.mu);
 }
 
+/* Holds the timer thread until every ordered timer is in the heap, so a
+ * slow start (ThreadSanitizer, a loaded machine) cannot let an early one
+ * fire before a later one is inserted. */
+static struct {
+	atomic_int entered, open;
+} gate;
+
+static void gate_fn(chl_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	atomic_store(&gate.entered, 1);
+	while (!atomic_load(&gate.open))
+		sched_yield();
+}
+
 static void timers_fire_in_deadline_order(void **state)
 {
 	static chl_timer ts[ORDER_N];
-	int64_t start = chl_now();
+	chl_timer g;
+	int64_t start;
 	int perm[ORDER_N], i;
 
 	(void)state;
 	latch_init(&ord.fired);
 	srand(42);
+	atomic_store(&gate.entered, 0);
+	atomic_store(&gate.open, 0);
+	chl_timer_init(&g, gate_fn, NULL);
+	assert_int_equal(chl_timer_start(&g, chl_now(), 0), CHL_OK);
+	while (!atomic_load(&gate.entered))
+		sched_yield();
 	/* Distinct deadlines, 100 us apart, started in a shuffled order. */
+	start = chl_now();
 	for (i = 0; i < ORDER_N; i++)
 		chl_timer_init(&ts[i], order_fn, (void *)(intptr_t)i);
 	for (i = 0; i < ORDER_N; i++)
@@ -120,8 +156,10 @@ static void timers_fire_in_deadline_order(void **state)
 	}
 	for (i = 0; i < ORDER_N; i++)
 		assert_int_equal(chl_timer_start(&ts[perm[i]],
-			start + 20 * MS + perm[i] * (MS / 10), 0), CHL_OK);
+			start + MS + perm[i] * (MS / 10), 0), CHL_OK);
+	atomic_store(&gate.open, 1);
 	latch_wait(&ord.fired, ORDER_N);
+	assert_false(chl_timer_stop(&g));
 	for (i = 0; i < ORDER_N; i++) {
 		assert_int_equal(ord.order[i], i);
 		assert_true(ord.at[i] >= ts[i].when);
@@ -256,7 +294,7 @@ static void ticker_stops_itself_from_callback(void **state)
 static void pending_counts_heap_entries(void **state)
 {
 	chl_timer t[3];
-	int base = chl_timers_pending(), i;
+	int base = settle_pending(0), i;
 
 	(void)state;
 	for (i = 0; i < 3; i++) {
@@ -376,15 +414,16 @@ static void after_fires_once_within_tolerance(void **state)
 
 static void after_survives_an_early_release(void **state)
 {
-	int base = chl_timers_pending();
-	chl_chan *c = chl_after(5 * MS);
+	int base = settle_pending(0);
+	chl_chan *c = chl_after(200 * MS);
 
 	(void)state;
 	assert_non_null(c);
-	assert_int_equal(chl_timers_pending(), base + 1);
+	assert_int_equal(chl_timers_pending(), base + 1);   /* 200 ms to look */
 	chl_chan_release(c);   /* the timer's own reference keeps it alive */
-	while (chl_timers_pending() > base)
-		chl_sleep(MS);     /* ASan would report a leak or a use after free */
+	/* The fire frees the record: ASan would report a leak or a use
+	 * after free. */
+	assert_int_equal(settle_pending(base), base);
 }
 
 static void timer_stop_and_reset(void **state)
@@ -465,6 +504,13 @@ static void sleep_sleeps_within_tolerance(void **state)
 	assert_true(took <= d + LATE_NS);
 }
 
+/* Every timer of the tests above has fired or was stopped. */
+static void no_timer_left_behind(void **state)
+{
+	(void)state;
+	assert_int_equal(settle_pending(0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -480,6 +526,7 @@ int main(void)
 		cmocka_unit_test(ticker_fires_repeatedly),
 		cmocka_unit_test(ticker_drops_ticks_for_slow_reader),
 		cmocka_unit_test(sleep_sleeps_within_tolerance),
+		cmocka_unit_test(no_timer_left_behind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
