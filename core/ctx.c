@@ -379,8 +379,14 @@ int chl_ctx_with_deadline(chl_ctx *parent, int64_t deadline_ns, chl_ctx **out)
 {
 	int64_t pd;
 
-	if (parent && chl_ctx_deadline(parent, &pd) && pd <= deadline_ns)
-		return cancel_new(parent, -1, out);   /* the parent's comes first */
+	if (parent && chl_ctx_deadline(parent, &pd) && pd <= deadline_ns) {
+		/* The parent's deadline comes first: its timer will cancel us,
+		 * unless it has passed already and the timer has yet to run -
+		 * then we are born done rather than wait for it. */
+		if (pd > chl_now())
+			return cancel_new(parent, -1, out);
+		deadline_ns = pd;
+	}
 	if (deadline_ns < 0)
 		deadline_ns = 0;                       /* long past: born done */
 	return cancel_new(parent, deadline_ns, out);

@@ -297,6 +297,53 @@ static void child_deadline_capped_by_parent(void **state)
 	chl_ctx_release(p);
 }
 
+/* Holds the timer thread, so a passed deadline stays unfired for a while. */
+static struct {
+	atomic_int entered, open;
+} gate;
+
+static void gate_fn(chl_timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	atomic_store(&gate.entered, 1);
+	while (!atomic_load(&gate.open))
+		sched_yield();
+}
+
+/* A parent whose deadline has passed but whose timer has not run yet is
+ * not done; a child with a timeout <= 0, or capped by that deadline,
+ * must be done at once all the same. */
+static void child_of_overdue_parent_is_born_done(void **state)
+{
+	chl_timer g;
+	chl_ctx *p, *zero, *capped;
+	int64_t pd, d;
+
+	(void)state;
+	atomic_store(&gate.entered, 0);
+	atomic_store(&gate.open, 0);
+	chl_timer_init(&g, gate_fn, NULL);
+	assert_int_equal(chl_timer_start(&g, chl_now(), 0), CHL_OK);
+	while (!atomic_load(&gate.entered))
+		sched_yield();
+	assert_int_equal(chl_ctx_with_timeout(chl_ctx_background(), MS, &p), CHL_OK);
+	nap(3 * MS);
+	assert_int_equal(chl_ctx_err(p), 0);     /* its timer is held up */
+	assert_int_equal(chl_ctx_with_timeout(p, 0, &zero), CHL_OK);
+	assert_int_equal(chl_ctx_with_timeout(p, 3600 * CHL_NS_PER_SEC, &capped), CHL_OK);
+	assert_int_equal(chl_ctx_err(zero), CHL_DEADLINE);
+	assert_int_equal(chl_ctx_err(capped), CHL_DEADLINE);
+	assert_true(chl_ctx_deadline(p, &pd));
+	assert_true(chl_ctx_deadline(capped, &d));
+	assert_true(d == pd);
+	atomic_store(&gate.open, 1);
+	assert_false(chl_timer_stop(&g));
+	chl_ctx_release(zero);
+	chl_ctx_release(capped);
+	chl_ctx_release(p);
+}
+
 static void release_of_pending_deadline_stops_timer(void **state)
 {
 	chl_ctx *t[20];
@@ -770,6 +817,7 @@ int main(void)
 		cmocka_unit_test(timeout_fires_with_deadline_exceeded),
 		cmocka_unit_test(timeout_not_positive_is_done_at_once),
 		cmocka_unit_test(child_deadline_capped_by_parent),
+		cmocka_unit_test(child_of_overdue_parent_is_born_done),
 		cmocka_unit_test(release_of_pending_deadline_stops_timer),
 		cmocka_unit_test(deadlines_race_cancel_and_release),
 		cmocka_unit_test(no_timer_left_behind),
