@@ -99,17 +99,23 @@ static chl_lua_type atomic_type = {
 	atomic_methods, atomic_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&atomic_type);
-}
-
 static const luaL_Reg atomic_funcs[] = {
 	{"int", l_atomic_new},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local atomic = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&atomic_type);
+	for (r = atomic_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_atomic(lua_State *L)
 {

@@ -376,14 +376,6 @@ static chl_lua_type cancel_type = {
 	NULL, cancel_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&ctx_type);
-	chl_lua_type_register(&cancel_type);
-}
-
 static const luaL_Reg context_funcs[] = {
 	{"background", l_background},
 	{"todo", l_background},
@@ -394,6 +386,20 @@ static const luaL_Reg context_funcs[] = {
 	{"cause", l_cause},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local context = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&ctx_type);
+	chl_lua_type_register(&cancel_type);
+	for (r = context_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_context(lua_State *L)
 {

@@ -407,18 +407,24 @@ static int l_with_context(lua_State *L)
 	return 2;
 }
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&group_type);
-}
-
 static const luaL_Reg errgroup_funcs[] = {
 	{"new", l_new},
 	{"with_context", l_with_context},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local errgroup = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&group_type);
+	for (r = errgroup_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_errgroup(lua_State *L)
 {

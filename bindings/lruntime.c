@@ -11,6 +11,8 @@
  * Each goroutine has its own Lua state and garbage collector, so memory()
  * is this goroutine's alone, never the process's.
  */
+#include <pthread.h>
+
 #include "lrt.h"
 
 /* goroutine.c: yield to the scheduler if L can, else return at once. */
@@ -85,8 +87,21 @@ static const luaL_Reg runtime_funcs[] = {
 	{NULL, NULL}
 };
 
+static pthread_once_t funcs_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the table's functions can cross states (a closure
+ * that captured the table). */
+static void register_funcs(void)
+{
+	const luaL_Reg *r;
+
+	for (r = runtime_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
+
 int chl_open_runtime(lua_State *L)
 {
+	pthread_once(&funcs_once, register_funcs);
 	luaL_newlib(L, runtime_funcs);
 	return 1;
 }

@@ -159,17 +159,23 @@ static chl_lua_type sem_type = {
 	sem_methods, sem_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&sem_type);
-}
-
 static const luaL_Reg semaphore_funcs[] = {
 	{"new", l_new},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local semaphore = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&sem_type);
+	for (r = semaphore_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_semaphore(lua_State *L)
 {

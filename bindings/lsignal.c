@@ -183,13 +183,6 @@ static chl_lua_type sigstop_type = {
 	NULL, sigstop_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&sigstop_type);
-}
-
 static const luaL_Reg signal_funcs[] = {
 	{"notify", l_notify},
 	{"stop", l_stop},
@@ -197,6 +190,19 @@ static const luaL_Reg signal_funcs[] = {
 	{"notify_context", l_notify_context},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local signal = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&sigstop_type);
+	for (r = signal_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_signal(lua_State *L)
 {

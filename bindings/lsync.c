@@ -366,21 +366,27 @@ static chl_lua_type once_type = {
 	once_methods, once_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&wg_type);
-	chl_lua_type_register(&mutex_type);
-	chl_lua_type_register(&once_type);
-}
-
 static const luaL_Reg sync_funcs[] = {
 	{"waitgroup", l_wg_new},
 	{"mutex", l_mutex_new},
 	{"once", l_once_new},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local sync = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&wg_type);
+	chl_lua_type_register(&mutex_type);
+	chl_lua_type_register(&once_type);
+	for (r = sync_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_sync(lua_State *L)
 {

@@ -190,13 +190,6 @@ static chl_lua_type timer_type = {
 	NULL, timer_meta
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
-
-static void register_types(void)
-{
-	chl_lua_type_register(&timer_type);
-}
-
 static const luaL_Reg time_funcs[] = {
 	{"now", l_now},
 	{"since", l_since},
@@ -206,6 +199,19 @@ static const luaL_Reg time_funcs[] = {
 	{"ticker", l_ticker},
 	{NULL, NULL}
 };
+
+static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: the handle types, and the table's functions so that
+ * a closure that captured the table (`local time = ...`) can cross states. */
+static void register_types(void)
+{
+	const luaL_Reg *r;
+
+	chl_lua_type_register(&timer_type);
+	for (r = time_funcs; r->name; r++)
+		chl_transfer_register_cfunction(r->name, r->func);
+}
 
 int chl_open_time(lua_State *L)
 {
