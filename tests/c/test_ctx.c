@@ -474,12 +474,13 @@ static struct {
 	bool below[STORM_N][STORM_N]; /* below[a][d]: d is a descendant of a */
 	atomic_int not_sync;          /* a descendant not done after cancel */
 	atomic_int go;
+	unsigned round;               /* seeds this round; set before the threads */
 } storm;
 
 static void *storm_thread(void *arg)
 {
 	int id = (int)(intptr_t)arg, order[STORM_N], i, n = 0;
-	unsigned seed = (unsigned)id * 7919u + 1;
+	unsigned seed = (unsigned)id * 7919u + 1 + storm.round * 104729u;
 
 	for (i = 0; i < STORM_N; i++)
 		if ((i + id) % 2 == 0 || rand_r(&seed) % 3 == 0)
@@ -501,13 +502,14 @@ static void *storm_thread(void *arg)
 	return NULL;
 }
 
-static void storm_of_concurrent_cancels(void **state)
+/* One round with its own random forest and cancel orders. */
+static void storm_round(unsigned round)
 {
 	pthread_t th[STORM_THREADS];
 	int i, d, made = atomic_load(&causes_made), freed0 = atomic_load(&causes_freed);
-	unsigned seed = 12345;
+	unsigned seed = 12345 + round;
 
-	(void)state;
+	storm.round = round;
 	memset(storm.below, 0, sizeof storm.below);
 	atomic_store(&storm.not_sync, 0);
 	atomic_store(&storm.go, 0);
@@ -571,6 +573,15 @@ static void storm_of_concurrent_cancels(void **state)
 	for (i = 0; i < STORM_N; i++)
 		chl_ctx_release(storm.ctx[(i * 37) % STORM_N]);
 	assert_int_equal(atomic_load(&causes_made) - made, atomic_load(&causes_freed) - freed0);
+}
+
+static void storm_of_concurrent_cancels(void **state)
+{
+	unsigned r;
+
+	(void)state;
+	for (r = 0; r < 20; r++)
+		storm_round(r);
 }
 
 /* ---- values ---- */
