@@ -11,7 +11,9 @@
  *    index -1.  The parent of slot i (i > 0) is (i - 1) / 2 and is never
  *    later than its children.  Ties fire in no particular order.
  *  - At most one callback runs at a time (there is one timer thread); the
- *    timer whose callback runs is hp.cur, and hp.cur->running == 1.
+ *    timer whose callback runs is hp.cur, and hp.cur->running == 1 until
+ *    it returns or stops its own timer (then t may be freed before the
+ *    callback returns, so running is cleared by that stop).
  *  - hp.pending == hp.n + (hp.cur != NULL): a callback in flight may still
  *    wake someone, so the deadlock detector must count it.
  *
@@ -28,7 +30,6 @@
  * Cost: start and stop are O(log n); no allocation except heap growth
  * (doubling realloc).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -283,8 +284,10 @@ int chl_timer_start(chl_timer *t, int64_t when, int64_t period)
 		if (rc != CHL_OK)
 			goto out;
 	}
-	if (t == hp.cur && on_timer_thread())
+	if (t == hp.cur && on_timer_thread()) {
 		hp.cur_detached = false;   /* restarted from its own callback */
+		t->running = 1;
+	}
 	count_pending();
 	/* Only a deadline earlier than the one the thread sleeps for needs
 	 * a wake-up (a later or removed one costs it at most one early,
@@ -312,8 +315,10 @@ bool chl_timer_stop(chl_timer *t)
 		count_pending();
 	}
 	if (hp.cur == t) {
-		if (on_timer_thread())
+		if (on_timer_thread()) {
 			hp.cur_detached = true;   /* t may be freed after we return */
+			t->running = 0;
+		}
 		else
 			while (hp.cur == t)
 				pthread_cond_wait(&hp.idle, &hp.mu);

@@ -286,6 +286,8 @@ static void ticker_stops_itself_from_callback(void **state)
 	latch_wait(&selfstop.l, 1);
 	assert_false(chl_timer_stop(&selfstop.t));
 	assert_int_equal(selfstop.fires, 3);
+	assert_int_equal(selfstop.t.running, 0);
+	assert_int_equal(selfstop.t.index, -1);
 	latch_destroy(&selfstop.l);
 }
 
