@@ -77,7 +77,7 @@ void chl_lua_cancel_ctx(lua_State *L, chl_ctx *ctx, int err, int idx)
 	int rc;
 
 	if (!lua_isnoneornil(L, idx))
-		cause = chl_msg_encode(L, idx, 1, "use as a cause");
+		cause = chl_msg_encode(L, idx, 1, "cancel with");
 	/* The cause is taken either way: kept by the winning cancellation. */
 	rc = chl_ctx_cancel(ctx, err, cause, cause ? chl_lua_msg_free : NULL, NULL);
 	if (rc != CHL_OK)
@@ -221,7 +221,7 @@ static int l_with_value(lua_State *L)
 
 	lua_settop(L, 3);
 	key = key_encode(L, 2, &klen);
-	v = chl_msg_encode(L, 3, 1, "store in a context");
+	v = chl_msg_encode(L, 3, 1, "store");
 	rc = chl_ctx_with_value(parent, key, klen, v, chl_lua_msg_free, &out);
 	if (rc != CHL_OK) {
 		chl_msg_free(v);   /* on failure the value stays ours */

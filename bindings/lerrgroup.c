@@ -92,8 +92,8 @@ static int encode_twice(lua_State *L)
 {
 	chl_msg **out = lua_touserdata(L, 1);
 
-	out[0] = chl_msg_encode(L, 2, 1, "return as an error");
-	out[1] = chl_msg_encode(L, 2, 1, "return as an error");
+	out[0] = chl_msg_encode(L, 2, 1, "report");
+	out[1] = chl_msg_encode(L, 2, 1, "report");
 	return 0;
 }
 

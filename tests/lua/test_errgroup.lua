@@ -39,6 +39,12 @@ function TestErrgroup.testRaisedErrorKeepsPositionAndTables()
 	lu.assertEquals(g2:wait(), { code = 42 })
 end
 
+function TestErrgroup.testFailureThatCannotCrossIsDescribed()
+	local g = errgroup.new()
+	g:go(function() error(coroutine.create(print)) end)
+	lu.assertStrContains(g:wait(), "cannot")
+end
+
 function TestErrgroup.testReturnedValueIsTheFailure()
 	local g = errgroup.new()
 	g:go(function() return nil, "second values do not count" end)

@@ -12,6 +12,27 @@ local function errof(fn, ...)
 	return err
 end
 
+local EXE = os.getenv("CHANLAB") or "build/chanlab"
+
+-- Run src with `chanlab run` in a subprocess: stdout, stderr, exit status.
+local function run(src)
+	local script, errfile = os.tmpname(), os.tmpname()
+	local f = assert(io.open(script, "w"))
+	f:write(src)
+	f:close()
+	local p = io.popen(("%s run %s 2>%s; echo \"__EXIT__$?\""):format(EXE, script, errfile))
+	local out = p:read("a")
+	p:close()
+	local status = tonumber(out:match("__EXIT__(%d+)%s*$"))
+	out = out:gsub("__EXIT__%d+%s*$", "")
+	local ef = io.open(errfile)
+	local err = ef:read("a")
+	ef:close()
+	os.remove(errfile)
+	os.remove(script)
+	return out, err, status
+end
+
 TestWaitGroup = {}
 
 function TestWaitGroup.testGoManyCountThroughAtomic()
@@ -93,6 +114,21 @@ function TestWaitGroup.testGoWithValueThatCannotCrossLeavesCounter()
 	lu.assertErrorMsgContains("cannot", function() wg:go(function(x) return x end, co) end)
 	lu.assertEquals(tostring(wg), "waitgroup(count=0)")
 	wg:wait()
+end
+
+function TestWaitGroup.testGoThatRaisesPanicsBeforeWaitReturns()
+	-- the failed function does not call done: wait must not return and
+	-- let the main script end with status 0 before the panic (Go 1.25)
+	local out, err, status = run([[
+local wg = sync.waitgroup()
+for i = 1, 4 do wg:go(function() end) end
+wg:go(function() error("worker failed", 0) end)
+wg:wait()
+print("main ended")
+]])
+	lu.assertEquals(status, 2)
+	lu.assertEquals(out, "")
+	lu.assertStrContains(err, "panic: worker failed")
 end
 
 function TestWaitGroup.testBadArguments()
