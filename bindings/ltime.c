@@ -30,6 +30,17 @@ static void timer_retain(void *o) { chl_timechan_retain(o); }
 static void timer_release(void *o) { chl_timechan_release(o); }
 static void timer_push(lua_State *L, void *o) { chl_lua_push(L, &timer_type, o); }
 
+/* Durations handed to the core are capped at ~146 years, so that "now +
+ * d" cannot overflow there (time.after(math.huge) simply never fires). */
+#define MAX_DURATION (INT64_MAX / 2)
+
+static int64_t check_duration(lua_State *L, int idx)
+{
+	int64_t ns = chl_lua_ns(L, idx);
+
+	return ns > MAX_DURATION ? MAX_DURATION : ns;
+}
+
 /* now + d without overflowing (d >= 0). */
 static int64_t after_ns(int64_t d)
 {
@@ -92,7 +103,7 @@ static int l_sleep(lua_State *L)
 
 static int l_after(lua_State *L)
 {
-	chl_chan *c = chl_after(chl_lua_ns(L, 1));
+	chl_chan *c = chl_after(check_duration(L, 1));
 
 	if (!c)
 		return chl_lua_raise(L, CHL_NOMEM);
@@ -102,7 +113,7 @@ static int l_after(lua_State *L)
 
 static int timer_new(lua_State *L, bool ticker)
 {
-	int64_t ns = chl_lua_ns(L, 1);
+	int64_t ns = check_duration(L, 1);
 	chl_timechan *t;
 
 	if (ticker && ns <= 0)
@@ -134,7 +145,7 @@ static int l_timer_stop(lua_State *L)
 static int l_timer_reset(lua_State *L)
 {
 	chl_timechan *t = chl_lua_check(L, 1, &timer_type);
-	int64_t ns = chl_lua_ns(L, 2);
+	int64_t ns = check_duration(L, 2);
 
 	if (chl_timechan_is_ticker(t) && ns <= 0)
 		return raise_str(L, "non-positive interval for Ticker.Reset");
