@@ -142,6 +142,32 @@ static void preempt_hook(lua_State *L, lua_Debug *ar)
 	lua_sethook(L, preempt_hook, LUA_MASKCOUNT, 1000);
 }
 
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer defers a signal until the thread next calls into libc,
+ * which a pure Lua loop never does: there the SIGURG handler would come
+ * too late.  So TSan builds poll instead, with a permanent count hook
+ * (slower, which only a sanitizer build can afford). */
+static void poll_hook(lua_State *L, lua_Debug *ar)
+{
+	goroutine *g = chl_lua_goroutine(L);
+
+	(void)ar;
+	if (g && L == g->L && lua_isyieldable(L) && chl_sched_preempt_requested()) {
+		g->parking = false;
+		lua_yield(L, 0);
+	}
+}
+#endif
+
+void chl_goroutine_watch(lua_State *L)
+{
+#if defined(__SANITIZE_THREAD__)
+	lua_sethook(L, poll_hook, LUA_MASKCOUNT, 10000);
+#else
+	(void)L;
+#endif
+}
+
 /* Signal context, on the worker running t: lua_sethook is what lua.c's own
  * SIGINT handler calls; it only stores the hook and sets trap flags.  The
  * hook costs nothing until the scheduler asks. */
@@ -149,6 +175,9 @@ void chl_goroutine_preempt(chl_task *t)
 {
 	goroutine *g = (goroutine *)t;
 
+#if defined(__SANITIZE_THREAD__)
+	return;   /* poll_hook does it */
+#endif
 	if (g->in_lua && g->L)
 		lua_sethook(g->L, preempt_hook, LUA_MASKCOUNT, 1);
 }
@@ -176,6 +205,7 @@ static int open_state(goroutine *g)
 	}
 	g->L = L;
 	chl_lazyenv_install(L);
+	chl_goroutine_watch(L);
 	lua_pushcfunction(L, decode_start);
 	lua_pushlightuserdata(L, g->start);
 	if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK)
@@ -250,6 +280,7 @@ lua_State *chl_goroutine_new_main(chl_rt *rt, goroutine **out)
 		return NULL;
 	}
 	g->L = L;
+	chl_goroutine_watch(L);
 	*out = g;
 	return L;
 }

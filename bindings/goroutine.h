@@ -39,6 +39,10 @@ struct goroutine {
 lua_State *chl_goroutine_new_main(chl_rt *rt, goroutine **out);
 void chl_goroutine_spawn(chl_rt *rt, goroutine *g);
 
+/* Give a goroutine's state what preemption needs (TSan builds: a polling
+ * hook; others: nothing until the scheduler asks). */
+void chl_goroutine_watch(lua_State *L);
+
 /* Signal context: make the goroutine running as t yield soon. */
 void chl_goroutine_preempt(chl_task *t);
 

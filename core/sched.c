@@ -762,6 +762,18 @@ static void on_sigurg(int sig)
 	errno = saved;
 }
 
+bool chl_sched_preempt_requested(void)
+{
+	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
+	unsigned word;
+
+	if (!w)
+		return false;
+	word = atomic_load_explicit(&w->run_word, memory_order_relaxed);
+	return (word & 1) && word == atomic_load_explicit(&w->preempt_word,
+		memory_order_relaxed);
+}
+
 static pthread_once_t sigurg_once = PTHREAD_ONCE_INIT;
 static bool sigurg_ok;
 

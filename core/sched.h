@@ -160,6 +160,12 @@ void chl_sched_block_leave(chl_task *t);
  * so fn must not spawn nor take a lock above it in the lock order. */
 void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *arg);
 
+/* The polling form of preemption: true when the monitor has asked the
+ * task running on this worker to yield.  For builds where SIGURG cannot
+ * interrupt the task (ThreadSanitizer holds signals back until the thread
+ * calls into libc, which a pure Lua loop never does).  Cannot fail. */
+bool chl_sched_preempt_requested(void);
+
 /* Wait until no task is live (tests, shutdown).  Cannot fail. */
 void chl_sched_wait_idle(chl_sched *s);
 
