@@ -137,9 +137,16 @@ static int handle_eq(lua_State *L)
 	return 1;
 }
 
-/* Push t's metatable, making it in this state on first use. */
+/* Push t's metatable, making it in this state on first use.  It is kept
+ * in the registry under its name (luaL_newmetatable, what transfer.c and
+ * luaL_checkudata look for) and under t's address, which is what
+ * chl_lua_test compares with: a light-userdata key needs no string
+ * interning, which costs a strcmp on every method call. */
 static void push_metatable(lua_State *L, const chl_lua_type *t)
 {
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, t) != LUA_TNIL)
+		return;
+	lua_pop(L, 1);
 	if (luaL_newmetatable(L, t->h.tname)) {
 		if (t->methods) {
 			lua_newtable(L);
@@ -154,6 +161,8 @@ static void push_metatable(lua_State *L, const chl_lua_type *t)
 		lua_pushcfunction(L, handle_eq);
 		lua_setfield(L, -2, "__eq");
 	}
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, t);
 }
 
 void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
@@ -165,17 +174,32 @@ void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
 	lua_setmetatable(L, -2);
 }
 
+static handle *test_handle(lua_State *L, int idx, const chl_lua_type *t)
+{
+	handle *h = lua_touserdata(L, idx);
+	bool same;
+
+	if (!h || !lua_getmetatable(L, idx))
+		return NULL;
+	lua_rawgetp(L, LUA_REGISTRYINDEX, t);
+	same = lua_rawequal(L, -1, -2);
+	lua_pop(L, 2);
+	return same ? h : NULL;
+}
+
 void *chl_lua_test(lua_State *L, int idx, const chl_lua_type *t)
 {
-	handle *h = luaL_testudata(L, idx, t->h.tname);
+	handle *h = test_handle(L, idx, t);
 
 	return h ? h->obj : NULL;
 }
 
 void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t)
 {
-	handle *h = luaL_checkudata(L, idx, t->h.tname);
+	handle *h = test_handle(L, idx, t);
 
+	if (!h)
+		luaL_typeerror(L, idx, t->h.tname + sizeof "chanlab." - 1);
 	if (!h->obj)
 		luaL_argerror(L, idx, "handle already released");
 	return h->obj;
