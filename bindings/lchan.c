@@ -1,12 +1,16 @@
 /*
  * lchan.c - chan(n), its methods, range and chan.select for Lua.
  *
- * A Lua value crossing a channel is encoded at send (chl_msg, transfer.h)
- * and the pointer travels through the core channel (elem_size = pointer).
- * Ownership of a message: the sender until the core accepts it; then the
- * channel (a buffered value; freed with the channel if never received);
- * then the receiver, who decodes and frees it.  A send refused because
- * the channel is closed hands the message back to the sender, who frees it.
+ * A Lua value crossing a channel travels as a chl_lua_val (lrt.h): nil,
+ * booleans and numbers inline, anything else encoded at send (chl_msg,
+ * transfer.h) with the pointer inline.  Ownership of a message: the sender
+ * until the core accepts it; then the channel (a buffered value; freed
+ * with the channel if never received); then the receiver, who decodes and
+ * frees it.  A send refused because the channel is closed hands the
+ * message back to the sender, who frees it.
+ *
+ * Sends and receives first try without waiting (no wait record, one lock);
+ * only when that finds nothing ready do they take the parking path.
  *
  * Every blocking method follows lrt.h's pattern: prepare a wait, call the
  * core's _begin, park with a continuation, finish in the continuation.
@@ -17,12 +21,69 @@
 
 #include "lchan.h"
 
+static void val_free(chl_lua_val *v)
+{
+	if (v->kind == CHL_VAL_MSG && v->u.msg) {
+		chl_msg_free(v->u.msg);
+		v->u.msg = NULL;
+	}
+}
+
 static void free_msg_elem(void *elem)
 {
-	chl_msg *m = *(chl_msg **)elem;
+	val_free(elem);
+}
 
-	if (m)
+/* The value at idx as a channel element; raises if it cannot cross. */
+static void val_encode(lua_State *L, int idx, chl_lua_val *v)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TNIL:
+	case LUA_TNONE:
+		v->kind = CHL_VAL_NIL;
+		return;
+	case LUA_TBOOLEAN:
+		v->kind = lua_toboolean(L, idx) ? CHL_VAL_TRUE : CHL_VAL_FALSE;
+		return;
+	case LUA_TNUMBER:
+		if (lua_isinteger(L, idx)) {
+			v->kind = CHL_VAL_INT;
+			v->u.i = lua_tointeger(L, idx);
+		} else {
+			v->kind = CHL_VAL_NUM;
+			v->u.n = lua_tonumber(L, idx);
+		}
+		return;
+	default:
+		v->u.msg = chl_msg_encode(L, idx, 1, "send");
+		v->kind = CHL_VAL_MSG;
+	}
+}
+
+/* Push the value and take it out of v (a message is decoded and freed). */
+static void val_push(lua_State *L, chl_lua_val *v)
+{
+	switch (v->kind) {
+	case CHL_VAL_FALSE: lua_pushboolean(L, 0); return;
+	case CHL_VAL_TRUE: lua_pushboolean(L, 1); return;
+	case CHL_VAL_INT: lua_pushinteger(L, v->u.i); return;
+	case CHL_VAL_NUM: lua_pushnumber(L, v->u.n); return;
+	case CHL_VAL_MSG: {
+		chl_msg *m = v->u.msg;
+
+		v->u.msg = NULL;
+		v->kind = CHL_VAL_NIL;
+		if (!m) {
+			lua_pushnil(L);
+			return;
+		}
+		chl_msg_decode(L, m);
 		chl_msg_free(m);
+		return;
+	}
+	default:
+		lua_pushnil(L);
+	}
 }
 
 /* ---- the handle type ---- */
@@ -91,36 +152,26 @@ static void check_sendable(lua_State *L, chl_chan *c)
 		luaL_error(L, "invalid operation: send to receive-only channel");
 }
 
-/* Push the received element held in *slot (ok false: the zero value). */
-static void push_elem(lua_State *L, chl_chan *c, void *slot, bool ok)
+/* Push the received element held in *v (ok false: the zero value, nil). */
+static void push_elem(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok)
 {
-	switch (chl_lua_chan_kind(c)) {
-	case CHL_LUA_CHAN_MSG: {
-		chl_msg *m = *(chl_msg **)slot;
-
-		if (!ok || !m) {
-			lua_pushnil(L);
-			return;
-		}
-		*(chl_msg **)slot = NULL;
-		chl_msg_decode(L, m);
-		chl_msg_free(m);
+	if (!ok) {
+		lua_pushnil(L);
 		return;
 	}
+	switch (chl_lua_chan_kind(c)) {
+	case CHL_LUA_CHAN_MSG:
+		val_push(L, v);
+		return;
 	case CHL_LUA_CHAN_TIME:
-		if (ok)
-			lua_pushnumber(L, chl_lua_secs(*(int64_t *)slot));
-		else
-			lua_pushnil(L);
+		lua_pushnumber(L, chl_lua_secs(v->u.ns));
 		return;
-	case CHL_LUA_CHAN_SIGNAL:
-		if (ok) {
-			const char *name = chl_signal_name(*(int *)slot);
-			lua_pushstring(L, strncmp(name, "SIG", 3) == 0 ? name + 3 : name);
-		} else {
-			lua_pushnil(L);
-		}
+	case CHL_LUA_CHAN_SIGNAL: {
+		const char *name = chl_signal_name(v->u.signo);
+
+		lua_pushstring(L, strncmp(name, "SIG", 3) == 0 ? name + 3 : name);
 		return;
+	}
 	default:
 		lua_pushnil(L);
 	}
@@ -135,7 +186,7 @@ static int l_chan_new(lua_State *L)
 
 	if (n < 0 || n > (lua_Integer)1 << 40)
 		return luaL_error(L, "makechan: size out of range");
-	c = chl_chan_new(sizeof(chl_msg *), (size_t)n);
+	c = chl_chan_new(sizeof(chl_lua_val), (size_t)n);
 	if (!c)
 		return luaL_error(L, "out of memory");
 	chl_chan_set_elem_free(c, free_msg_elem);
@@ -145,11 +196,10 @@ static int l_chan_new(lua_State *L)
 
 /* ---- send ---- */
 
-static int send_finish(lua_State *L, chl_lua_wait *wt, int rc)
+static int send_finish(lua_State *L, chl_lua_val *v, int rc)
 {
 	if (rc != CHL_OK) {
-		chl_msg_free(wt->slot);
-		wt->slot = NULL;
+		val_free(v);
 		return chl_lua_raise(L, rc);
 	}
 	return 0;
@@ -161,41 +211,44 @@ static int send_k(lua_State *L, int status, lua_KContext ctx)
 
 	(void)status;
 	(void)ctx;
-	return send_finish(L, wt, wt->w.status);
+	return send_finish(L, &wt->slot, wt->w.status);
 }
 
 static int l_chan_send(lua_State *L)
 {
 	chl_chan *c = chl_lua_check_chan(L, 1);
-	chl_msg *m;
+	chl_lua_val v;
 	chl_lua_wait *wt;
 	int rc;
 
 	check_sendable(L, c);
-	m = chl_msg_encode(L, 2, 1, "send");
+	val_encode(L, 2, &v);
+	rc = chl_chan_try_send(c, &v);
+	if (rc != CHL_WOULDBLOCK)
+		return send_finish(L, &v, rc);
 	wt = chl_lua_wait_prepare(L, "chan send");
 	chl_waiter_init(&wt->w, wt->parker, c);
-	wt->slot = m;
+	wt->slot = v;
 	rc = chl_chan_send_begin(c, &wt->slot, &wt->w);
 	if (rc == CHL_WAIT)
 		return chl_lua_park(L, wt, 0, send_k);
-	return send_finish(L, wt, rc);
+	return send_finish(L, &wt->slot, rc);
 }
 
 static int l_chan_trysend(lua_State *L)
 {
 	chl_chan *c = chl_lua_check_chan(L, 1);
-	chl_msg *m;
+	chl_lua_val v;
 	int rc;
 
 	check_sendable(L, c);
-	m = chl_msg_encode(L, 2, 1, "send");
-	rc = chl_chan_try_send(c, &m);
+	val_encode(L, 2, &v);
+	rc = chl_chan_try_send(c, &v);
 	if (rc == CHL_OK) {
 		lua_pushboolean(L, 1);
 		return 1;
 	}
-	chl_msg_free(m);
+	val_free(&v);
 	if (rc == CHL_WOULDBLOCK) {
 		lua_pushboolean(L, 0);
 		return 1;
@@ -206,9 +259,9 @@ static int l_chan_trysend(lua_State *L)
 /* ---- receive ---- */
 
 /* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
-static int recv_finish(lua_State *L, chl_chan *c, chl_lua_wait *wt, bool ok, lua_KContext ctx)
+static int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
 {
-	push_elem(L, c, &wt->slot, ok);
+	push_elem(L, c, v, ok);
 	if (ctx == 1)
 		return 1;
 	lua_pushboolean(L, ok);
@@ -220,20 +273,24 @@ static int recv_k(lua_State *L, int status, lua_KContext ctx)
 	chl_lua_wait *wt = chl_lua_wait_current(L);
 
 	(void)status;
-	return recv_finish(L, wt->w.obj, wt, wt->w.ok, ctx);
+	return recv_finish(L, wt->w.obj, &wt->slot, wt->w.ok, ctx);
 }
 
 static int do_recv(lua_State *L, chl_chan *c, lua_KContext ctx)
 {
-	chl_lua_wait *wt = chl_lua_wait_prepare(L, "chan receive");
+	chl_lua_wait *wt;
+	chl_lua_val v;
 	bool ok = false;
 	int rc;
 
+	if (chl_chan_try_recv(c, &v, &ok) == CHL_OK)
+		return recv_finish(L, c, &v, ok, ctx);
+	wt = chl_lua_wait_prepare(L, "chan receive");
 	chl_waiter_init(&wt->w, wt->parker, c);
 	rc = chl_chan_recv_begin(c, &wt->slot, &ok, &wt->w);
 	if (rc == CHL_WAIT)
 		return chl_lua_park(L, wt, ctx, recv_k);
-	return recv_finish(L, c, wt, ok, ctx);
+	return recv_finish(L, c, &wt->slot, ok, ctx);
 }
 
 static int l_chan_recv(lua_State *L)
@@ -244,15 +301,15 @@ static int l_chan_recv(lua_State *L)
 static int l_chan_tryrecv(lua_State *L)
 {
 	chl_chan *c = chl_lua_check_chan(L, 1);
-	void *slot = NULL;
+	chl_lua_val v;
 	bool ok = false;
 
-	if (chl_chan_try_recv(c, &slot, &ok) != CHL_OK) {
+	if (chl_chan_try_recv(c, &v, &ok) != CHL_OK) {
 		lua_pushboolean(L, 0);
 		return 1;
 	}
 	lua_pushboolean(L, 1);
-	push_elem(L, c, &slot, ok);
+	push_elem(L, c, &v, ok);
 	lua_pushboolean(L, ok);
 	return 3;
 }
@@ -338,7 +395,7 @@ typedef struct sel {
 	int n;
 	bool st_live;              /* st initialised, not yet freed */
 	chl_select_case *cases;    /* n */
-	void **slots;              /* n: send message / receive slot */
+	chl_lua_val *slots;        /* n: value to send / received value */
 } sel;
 
 static void sel_release(sel *s, int keep)
@@ -346,11 +403,8 @@ static void sel_release(sel *s, int keep)
 	int i;
 
 	for (i = 0; i < s->n; i++)
-		if (i != keep && s->cases[i].chan && s->cases[i].dir == CHL_SELECT_SEND &&
-		    s->slots[i]) {
-			chl_msg_free(s->slots[i]);
-			s->slots[i] = NULL;
-		}
+		if (i != keep && s->cases[i].chan && s->cases[i].dir == CHL_SELECT_SEND)
+			val_free(&s->slots[i]);
 	if (s->st_live) {
 		chl_select_state_free(&s->st);
 		s->st_live = false;
@@ -394,9 +448,7 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 		return chl_lua_raise(L, rc);
 	}
 	/* the fired send's message now belongs to the receiver */
-	if (s->cases[fired].dir == CHL_SELECT_SEND)
-		s->slots[fired] = NULL;
-	sel_release(s, -1);
+	sel_release(s, fired);
 	base = lua_gettop(L);
 	lua_rawgeti(L, 1, fired + 1);
 	lua_rawgeti(L, -1, 1);
@@ -451,7 +503,7 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 
 		check_sendable(L, c);
 		lua_getfield(L, t, "value");
-		s->slots[i - 1] = chl_msg_encode(L, lua_gettop(L), 1, "send");
+		val_encode(L, lua_gettop(L), &s->slots[i - 1]);
 		lua_pop(L, 1);
 		sc->chan = c;
 		sc->dir = CHL_SELECT_SEND;
@@ -470,11 +522,11 @@ static int l_select(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	n = (int)lua_rawlen(L, 1);
-	size = sizeof(sel) + (size_t)n * (sizeof(chl_select_case) + sizeof(void *));
+	size = sizeof(sel) + (size_t)n * (sizeof(chl_select_case) + sizeof(chl_lua_val));
 	s = lua_newuserdatauv(L, size, 0);
 	memset(s, 0, size);
 	s->cases = (chl_select_case *)(s + 1);
-	s->slots = (void **)(s->cases + n);
+	s->slots = (chl_lua_val *)(s->cases + n);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, sel_gc);
 	lua_setfield(L, -2, "__gc");

@@ -44,11 +44,25 @@
 typedef struct chl_rt chl_rt;
 typedef struct goroutine goroutine;
 
+/* A Lua value as a channel element: nil, booleans and numbers travel
+ * inline (no allocation), everything else as an encoded message. */
+enum { CHL_VAL_NIL, CHL_VAL_FALSE, CHL_VAL_TRUE, CHL_VAL_INT, CHL_VAL_NUM, CHL_VAL_MSG };
+typedef struct chl_lua_val {
+	union {
+		lua_Integer i;
+		lua_Number n;
+		chl_msg *msg;          /* owned by whoever holds the element */
+		int64_t ns;            /* a timer channel's element (core-made) */
+		int signo;             /* a signal channel's element (core-made) */
+	} u;
+	int kind;                  /* CHL_VAL_*; for core-made channels unused */
+} chl_lua_val;
+
 /* One blocking wait in progress: the parker it uses and scratch space. */
 typedef struct chl_lua_wait {
 	chl_parker *parker;        /* the goroutine's task parker or the thread's */
 	chl_waiter w;              /* for a wait on one object */
-	void *slot;                /* a channel value (chl_msg *) in flight */
+	chl_lua_val slot;          /* a channel value in flight */
 	chl_ctx_hook hook;         /* for waits that a context can end */
 	chl_ctx *hook_ctx;         /* the context `hook` watches, or NULL */
 	void *extra;               /* free use by the binding (select scratch) */
