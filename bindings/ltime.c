@@ -163,11 +163,12 @@ static const luaL_Reg timer_methods[] = {
 static int l_timer_index(lua_State *L)
 {
 	chl_timechan *t = chl_lua_check(L, 1, &timer_type);
-	const char *k = lua_tostring(L, 2);
+	const char *k;
 	const luaL_Reg *r;
 
-	if (!k || lua_type(L, 2) != LUA_TSTRING)
+	if (lua_type(L, 2) != LUA_TSTRING)
 		return 0;
+	k = lua_tostring(L, 2);
 	if (strcmp(k, "c") == 0) {
 		chl_lua_push_chan_kind(L, chl_chan_retain(chl_timechan_chan(t)),
 			CHL_LUA_CHAN_TIME);
