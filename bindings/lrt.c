@@ -115,15 +115,15 @@ double chl_lua_secs(int64_t ns)
 
 typedef struct handle {
 	void *obj;                 /* one reference, or NULL once collected */
+	const chl_lua_type *t;     /* its type: __gc needs no closure */
 } handle;
 
 static int handle_gc(lua_State *L)
 {
-	const chl_lua_type *t = lua_touserdata(L, lua_upvalueindex(1));
 	handle *h = lua_touserdata(L, 1);
 
 	if (h && h->obj) {
-		t->h.release(h->obj);
+		h->t->h.release(h->obj);
 		h->obj = NULL;
 	}
 	return 0;
@@ -148,15 +148,18 @@ static void push_metatable(lua_State *L, const chl_lua_type *t)
 		return;
 	lua_pop(L, 1);
 	if (luaL_newmetatable(L, t->h.tname)) {
+		/* One table is both the metatable and the method table: a
+		 * goroutine makes it for each type it meets, so it is kept
+		 * small (parked goroutines are counted by the hundred
+		 * thousand). */
 		if (t->methods) {
-			lua_newtable(L);
 			luaL_setfuncs(L, t->methods, 0);
+			lua_pushvalue(L, -1);
 			lua_setfield(L, -2, "__index");
 		}
 		if (t->metamethods)
 			luaL_setfuncs(L, t->metamethods, 0);
-		lua_pushlightuserdata(L, (void *)t);
-		lua_pushcclosure(L, handle_gc, 1);
+		lua_pushcfunction(L, handle_gc);
 		lua_setfield(L, -2, "__gc");
 		lua_pushcfunction(L, handle_eq);
 		lua_setfield(L, -2, "__eq");
@@ -170,6 +173,7 @@ void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
 	handle *h = lua_newuserdatauv(L, sizeof *h, 0);
 
 	h->obj = obj;
+	h->t = t;
 	push_metatable(L, t);
 	lua_setmetatable(L, -2);
 }
