@@ -169,7 +169,8 @@ echo "$WORKLOADS" | while read -r w reps fig; do
 			printf ' g'
 		fi
 		if [ "$w" = tight_loop ] && [ -n "$HAVE_LUA" ]; then
-			run1 stocklua "$fig" "$w run $i, stock lua5.4" lua5.4 "$BENCH/$w.lua"
+			run1 stocklua "$fig" "$w run $i, stock lua5.4" \
+				env LUA_CPATH="$BUILD/?.so;;" lua5.4 "$BENCH/$w.lua"
 		fi
 		i=$((i + 1))
 	done

@@ -2,7 +2,8 @@
 -- that the cost of the preemption hook (a Lua count hook) shows:
 -- run.sh runs it with the runtime's defaults and with CHANLAB_PREEMPT=0 and
 -- reports the difference as preempt_cost. Under a stock lua5.4 (no `go`
--- global) it runs the same loop plainly, as a hook-free reference.
+-- global) it runs the same loop plainly in the main thread, as a reference
+-- with no hook and no scheduler.
 -- Prints "tight_loop: X ns/iter".
 -- Usage: chanlab run tight_loop.lua [N]   (default 1e8)
 --        lua5.4 tight_loop.lua [N]
@@ -23,8 +24,12 @@ if go then
   out:recv()
   el = time.now() - t0
 else
-  local t0 = os.clock()
+  -- Wall time like the goroutine's figure: chanlab's clock through the
+  -- module when LUA_CPATH finds it (run.sh sets it), else CPU time.
+  local ok, cl = pcall(require, "chanlab")
+  local now = ok and cl.time.now or os.clock
+  local t0 = now()
   loop(nil, N)
-  el = os.clock() - t0
+  el = now() - t0
 end
 print(string.format("tight_loop: %.3f ns/iter", el * 1e9 / N))
