@@ -194,18 +194,72 @@ static int decode_start(lua_State *L)
 
 /* Make the goroutine's state and put function + arguments on its stack.
  * Returns the number of arguments; panics the program when out of memory. */
+/* ---- the pool of states ----
+ *
+ * Making a state costs more than the rest of a short goroutine's life, so
+ * a finished goroutine's state, if it ended cleanly, goes to a small pool
+ * of its worker and the next goroutine started there reuses it: stack
+ * emptied, its garbage collected (finalizers run now, as lua_close would
+ * run them), fresh globals (chl_lazyenv_reset).  What survives is what
+ * every goroutine would build the same way: interned strings and the
+ * handle types' metatables.  Thread-local, so no lock; a state only moves
+ * between threads inside a goroutine, with the scheduler's ordering. */
+#define POOL_MAX 64
+
+typedef struct pooled {
+	lua_State *L;
+	size_t mem;                /* what its allocator had counted */
+} pooled;
+
+static _Thread_local pooled pool[POOL_MAX];
+static _Thread_local int npool;
+
+static void pool_put(goroutine *g)
+{
+	lua_State *L = g->L;
+
+	if (npool == POOL_MAX || lua_status(L) != LUA_OK) {
+		lua_close(L);
+		return;
+	}
+	lua_settop(L, 0);
+	lua_sethook(L, NULL, 0, 0);
+	chl_goroutine_watch(L);
+	chl_lazyenv_reset(L);
+	lua_gc(L, LUA_GCCOLLECT);
+	pool[npool].L = L;
+	pool[npool].mem = g->mem;
+	npool++;
+}
+
+static lua_State *pool_get(goroutine *g)
+{
+	lua_State *L;
+
+	if (npool == 0)
+		return NULL;
+	npool--;
+	L = pool[npool].L;
+	g->mem = pool[npool].mem;
+	lua_setallocf(L, chl_goroutine_alloc, g);
+	return L;
+}
+
 static int open_state(goroutine *g)
 {
-	lua_State *L = lua_newstate(chl_goroutine_alloc, g);
+	lua_State *L = pool_get(g);
 	int n;
 
 	if (!L) {
-		fputs("fatal error: out of memory creating a goroutine\n", stderr);
-		chl_rt_exit(2);
+		L = lua_newstate(chl_goroutine_alloc, g);
+		if (!L) {
+			fputs("fatal error: out of memory creating a goroutine\n", stderr);
+			chl_rt_exit(2);
+		}
+		chl_lazyenv_install(L);
+		chl_goroutine_watch(L);
 	}
 	g->L = L;
-	chl_lazyenv_install(L);
-	chl_goroutine_watch(L);
 	lua_pushcfunction(L, decode_start);
 	lua_pushlightuserdata(L, g->start);
 	if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK)
@@ -248,7 +302,7 @@ static void gr_release(chl_task *t)
 	if (g->hooks.release)
 		g->hooks.release(g->hooks.arg);
 	if (g->L)
-		lua_close(g->L);
+		pool_put(g);
 	if (g->start)
 		chl_msg_free(g->start);
 	free(g);

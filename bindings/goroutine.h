@@ -65,6 +65,10 @@ void *chl_goroutine_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
  * chanlab API appear on first use (lazyenv.c). */
 void chl_lazyenv_install(lua_State *L);
 
+/* Give a used state (from the pool of finished goroutines' states) fresh
+ * globals: nothing of the previous goroutine's environment is visible. */
+void chl_lazyenv_reset(lua_State *L);
+
 /* The runtime (lrt.c) */
 typedef struct chl_rt_config {
 	int procs;                 /* <= 0: number of CPUs */

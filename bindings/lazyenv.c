@@ -155,19 +155,34 @@ static int lazy_string_index(lua_State *L)
 	return 1;
 }
 
-void chl_lazyenv_install(lua_State *L)
+/* Make a fresh, empty globals table with the lazy metatable and a
+ * placeholder string metatable. */
+static void fresh_env(lua_State *L)
 {
-	pthread_once(&base_once, collect_base);
-	lua_pushglobaltable(L);
+	lua_createtable(L, 0, 4);
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, lazy_global);
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
-	lua_pop(L, 1);
+	lua_rawseti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
 	lua_pushliteral(L, "");
 	lua_createtable(L, 0, 1);
 	lua_pushcfunction(L, lazy_string_index);
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
 	lua_pop(L, 1);
+}
+
+void chl_lazyenv_install(lua_State *L)
+{
+	pthread_once(&base_once, collect_base);
+	fresh_env(L);
+}
+
+void chl_lazyenv_reset(lua_State *L)
+{
+	fresh_env(L);
+	/* libraries reopen, on first use, into the new globals */
+	lua_pushnil(L);
+	lua_setfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
 }

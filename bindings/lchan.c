@@ -553,9 +553,16 @@ static int l_chan_call(lua_State *L)
 	return l_chan_new(L);
 }
 
+static int l_go(lua_State *L);
+
+/* Once per process, before any goroutine (the interpreter and the module
+ * open every part at start): the channel type and the bare functions, so
+ * that closures capturing `go` or `chan.select` can cross states. */
 static void register_chan_type(void)
 {
 	chl_lua_type_register(&chan_type);
+	chl_transfer_register_cfunction("go", l_go);
+	chl_transfer_register_cfunction("chan.select", l_select);
 }
 
 int chl_open_chan(lua_State *L)
