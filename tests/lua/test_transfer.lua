@@ -94,4 +94,19 @@ function TestTransfer.testErrorValuesCrossThroughErrgroup()
   lu.assertEquals(err.code, 42)
 end
 
+function TestTransfer.testEveryGoroutineStartsWithCleanGlobals()
+  -- Finished goroutines' states are reused: nothing a goroutine did to its
+  -- globals or libraries may show in a later one.
+  local out = chan()
+  for _ = 1, 200 do
+    go(function()
+      local clean = LEAKED == nil and string.leaked == nil and rawget(_G, "print") == nil
+      LEAKED = true
+      string.leaked = true
+      out:send(clean)
+    end)
+    lu.assertTrue(out:recv())
+  end
+end
+
 os.exit(lu.LuaUnit.run())
