@@ -18,6 +18,7 @@
 #   BENCH_1M=0     skip the 1,000,000 parked goroutines run
 #   BENCH_TIMEOUT_1M  seconds allowed to that run (default 180)
 #   BENCH_ONLY     space-separated workload names to run (default all)
+#   BENCH_NO_GO=1  act as if Go were missing (chanlab's column alone)
 # Uses sh and awk only (plus timeout(1) from coreutils).
 
 BUILD=${BUILD:-build}
@@ -50,7 +51,9 @@ echo "machine: $(nproc 2>/dev/null || echo '?') CPUs, ${cpu:-unknown CPU}, ${mem
 
 NOGO=""
 depmsg=$(WITH_GO=1 scripts/deps.sh 2>&1)
-if ! command -v go >/dev/null 2>&1; then
+if [ "${BENCH_NO_GO:-0}" = 1 ]; then
+	NOGO="BENCH_NO_GO=1 was given"
+elif ! command -v go >/dev/null 2>&1; then
 	NOGO="Go is missing after 'WITH_GO=1 scripts/deps.sh'${depmsg:+ (it said: $(echo "$depmsg" | tr '\n' ' '))}"
 fi
 if [ -z "$NOGO" ]; then
