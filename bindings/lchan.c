@@ -388,15 +388,24 @@ static const luaL_Reg chan_methods[] = {
 
 /* ---- select ---- */
 
-/* Scratch for one select, a userdata at stack index 2 so that it survives
- * a park and is collected whatever happens. */
+/* Scratch for a select: one userdata per state, kept in the registry and
+ * reused (a select that does not park allocates nothing), and held at
+ * stack index 2 while the select runs, so a park keeps it alive.  One is
+ * enough: while a select is in progress no other code of its state runs
+ * (a park yields or blocks the whole state), and the chosen function runs
+ * only after the select let go of it.  A select that raised half-way (a
+ * value that cannot cross) leaves messages behind; the next select, or
+ * __gc, frees them. */
 typedef struct sel {
 	chl_select_state st;
-	int n;
+	int n;                     /* cases in use */
+	int cap;                   /* cases it has room for */
 	bool st_live;              /* st initialised, not yet freed */
-	chl_select_case *cases;    /* n */
-	chl_lua_val *slots;        /* n: value to send / received value */
+	chl_select_case *cases;    /* cap */
+	chl_lua_val *slots;        /* cap: value to send / received value */
 } sel;
+
+static char sel_key;           /* registry: this state's scratch */
 
 static void sel_release(sel *s, int keep)
 {
@@ -417,6 +426,38 @@ static int sel_gc(lua_State *L)
 
 	sel_release(s, -1);
 	return 0;
+}
+
+/* Push this state's scratch with room for n cases, emptied. */
+static sel *sel_scratch(lua_State *L, int n)
+{
+	sel *s = NULL;
+
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sel_key) == LUA_TUSERDATA)
+		s = lua_touserdata(L, -1);
+	if (s && s->cap >= n) {
+		sel_release(s, -1);
+	} else {
+		int cap = n < 8 ? 8 : n;
+		size_t size = sizeof(sel) + (size_t)cap * (sizeof(chl_select_case) +
+		                                           sizeof(chl_lua_val));
+
+		lua_pop(L, 1);
+		s = lua_newuserdatauv(L, size, 0);
+		memset(s, 0, sizeof *s);
+		s->cap = cap;
+		s->cases = (chl_select_case *)(s + 1);
+		s->slots = (chl_lua_val *)(s->cases + cap);
+		lua_createtable(L, 0, 1);
+		lua_pushcfunction(L, sel_gc);
+		lua_setfield(L, -2, "__gc");
+		lua_setmetatable(L, -2);
+		lua_pushvalue(L, -1);
+		lua_rawsetp(L, LUA_REGISTRYINDEX, &sel_key);
+	}
+	s->n = 0;
+	memset(s->slots, 0, (size_t)n * sizeof *s->slots);
+	return s;
 }
 
 static int call_k(lua_State *L, int status, lua_KContext base)
@@ -516,21 +557,12 @@ static int l_select(lua_State *L)
 	int n, i, fired = -1, rc;
 	bool nonblock;
 	sel *s;
-	size_t size;
 	chl_lua_wait *wt;
 
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	n = (int)lua_rawlen(L, 1);
-	size = sizeof(sel) + (size_t)n * (sizeof(chl_select_case) + sizeof(chl_lua_val));
-	s = lua_newuserdatauv(L, size, 0);
-	memset(s, 0, size);
-	s->cases = (chl_select_case *)(s + 1);
-	s->slots = (chl_lua_val *)(s->cases + n);
-	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, sel_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_setmetatable(L, 2);
+	s = sel_scratch(L, n);     /* at index 2 */
 	for (i = 1; i <= n; i++) {
 		sel_read_case(L, s, i);
 		s->n = i;          /* what sel_gc must free if a later case raises */
