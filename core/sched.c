@@ -148,6 +148,8 @@ struct chl_sched {
 	chl_runq gq;                   /* mu */
 	struct worker *idle;           /* mu: sleeping workers */
 	atomic_int nidle;              /* written under mu */
+	atomic_int nspinning;          /* workers looking for work before
+	                                  sleeping (0 or 1); see spin_for_work */
 	atomic_int nactive;            /* written under mu */
 	atomic_bool stop;              /* written under mu */
 	pthread_cond_t mon_cv;         /* the monitor sleeps here (mu) */
@@ -272,10 +274,14 @@ static bool wake_one_locked(chl_sched *s)
 	return true;
 }
 
-/* Work was just put where other workers may take it.  No lock held. */
+/* Work was just put where other workers may take it.  No lock held.
+ * A spinning worker will take it: no sleeper is woken then.  (If the
+ * spinner gives up at this very moment, it stores nspinning = 0 before
+ * idle_sleep looks at the queues, and we stored the queue before loading
+ * nspinning: one of us sees the other.) */
 static void wake_idle(chl_sched *s)
 {
-	if (atomic_load(&s->nidle) == 0)
+	if (atomic_load(&s->nidle) == 0 || atomic_load(&s->nspinning) > 0)
 		return;
 	pthread_mutex_lock(&s->mu);
 	wake_one_locked(s);
@@ -533,6 +539,55 @@ static void global_to_local(struct worker *w)
 	}
 }
 
+/* How long a worker out of work keeps looking before it sleeps.  A futex
+ * sleep and wake cost several microseconds on each side; a task readied
+ * by a busy worker a few microseconds later is taken without either. */
+#define SPIN_NS (30 * 1000)
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static int work_count(chl_sched *s)
+{
+	int i, k = chl_runq_len(&s->gq);
+	int n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+
+	for (i = 0; i < n; i++)
+		k += chl_runq_len(&s->w[i]->q);
+	return k;
+}
+
+/* Look for work for up to SPIN_NS before sleeping; true if some showed up.
+ * One worker spins at a time (Go's rule of thumb), so idle CPUs are not
+ * all burnt.  A spinner that finds more than one task wakes a sleeper for
+ * the rest, since pushers did not while it spun. */
+static bool spin_for_work(struct worker *w)
+{
+	chl_sched *s = w->s;
+	int expect = 0, k = 0;
+	int64_t until;
+	unsigned i;
+
+	if (!atomic_compare_exchange_strong(&s->nspinning, &expect, 1))
+		return false;
+	until = chl_now() + SPIN_NS;
+	for (i = 1; !atomic_load_explicit(&s->stop, memory_order_relaxed); i++) {
+		if ((k = work_count(s)) > 0)
+			break;
+		if ((i & 63) == 0 && chl_now() > until)
+			break;
+		cpu_relax();
+	}
+	atomic_store(&s->nspinning, 0);
+	if (k > 1)
+		wake_idle(s);
+	return k > 0;
+}
+
 /* The next task to run, or NULL when the scheduler stops.  Order: runnext
  * (*inherit: it continues the current time slice, as in Go, so that a
  * ping-pong pair is preempted like one long task), then - with the global
@@ -559,7 +614,8 @@ static chl_task *find_work(struct worker *w, bool *inherit)
 		if ((t = local_get(w)) || (t = global_get(w, GLOBAL_BATCH)) ||
 		    (t = steal(w)))
 			return t;
-		idle_sleep(w, false);
+		if (!spin_for_work(w))
+			idle_sleep(w, false);
 	}
 }
 
@@ -942,6 +998,7 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 	pthread_condattr_destroy(&ca);
 	chl_runq_init(&s->gq);
 	atomic_init(&s->nidle, 0);
+	atomic_init(&s->nspinning, 0);
 	atomic_init(&s->nactive, procs);
 	atomic_init(&s->nworkers, 0);
 	atomic_init(&s->stop, false);
