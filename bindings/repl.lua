@@ -1,7 +1,7 @@
 -- The interactive prompt of `chanlab` (runs as the main goroutine, so
 -- go, channels and select work as in a script).  A line is tried as an
 -- expression first, then as a statement; an incomplete chunk asks for more.
-io.write("chanlab ", chan and "" or "", _VERSION, " -- goroutines, channels and select in Lua. Ctrl-D exits.\n")
+io.write("chanlab: goroutines, channels and select in ", _VERSION, ". Ctrl-D exits.\n")
 local buffer = ""
 while true do
   io.write(buffer == "" and "> " or ">> ")
