@@ -114,7 +114,9 @@ install: all
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/chanlab.pc
 	$(if $(HAVE_BINDINGS),install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/lua/5.4 && \
 		install -m 755 $(EXE) $(DESTDIR)$(PREFIX)/bin/ && \
-		install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/)
+		install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/ && \
+		install -d $(DESTDIR)$(PREFIX)/share/chanlab && \
+		cp -r labs $(DESTDIR)$(PREFIX)/share/chanlab/)
 
 clean:
 	rm -rf build
