@@ -90,7 +90,7 @@ static void thread_ready(chl_parker *p)
 	chl_thread_parker *tp = (chl_thread_parker *)p;
 
 	pthread_mutex_lock(&tp->mu);
-	tp->token = 1;
+	atomic_store_explicit(&tp->token, 1, memory_order_release);
 	pthread_cond_signal(&tp->cv);
 	pthread_mutex_unlock(&tp->mu);
 }
@@ -110,7 +110,7 @@ void chl_thread_parker_init(chl_thread_parker *tp)
 	tp->p.on_commit_arg = NULL;
 	pthread_mutex_init(&tp->mu, NULL);
 	pthread_cond_init(&tp->cv, NULL);
-	tp->token = 0;
+	atomic_init(&tp->token, 0);
 }
 
 void chl_thread_parker_destroy(chl_thread_parker *tp)
@@ -148,15 +148,37 @@ chl_parker *chl_thread_parker_self(void)
 	return &tp->p;
 }
 
+/* How long a parking thread watches its token before it sleeps: a sleep
+ * and wake through the kernel cost tens of microseconds on a virtual
+ * machine, many waits end sooner than that. */
+#define PARK_SPIN_NS (20 * 1000)
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 void chl_thread_park(chl_parker *p)
 {
 	chl_thread_parker *tp = (chl_thread_parker *)p;
+	int64_t until;
+	unsigned i;
 
 	chl_parker_commit(p);
+	until = chl_now() + PARK_SPIN_NS;
+	for (i = 1; !atomic_load_explicit(&tp->token, memory_order_acquire); i++) {
+		if ((i & 63) == 0 && chl_now() > until)
+			break;
+		cpu_relax();
+	}
+	/* The token is consumed under mu either way: the waker may still
+	 * be inside its critical section (signalling). */
 	pthread_mutex_lock(&tp->mu);
-	while (!tp->token)
+	while (!atomic_load_explicit(&tp->token, memory_order_relaxed))
 		pthread_cond_wait(&tp->cv, &tp->mu);
-	tp->token = 0;
+	atomic_store_explicit(&tp->token, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&tp->mu);
 }
 

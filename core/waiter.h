@@ -84,7 +84,8 @@ typedef struct chl_thread_parker {
 	chl_parker p;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	int token;                     /* guarded by mu */
+	atomic_int token;              /* set under mu (the condvar needs it);
+	                                  read without it while spinning */
 } chl_thread_parker;
 
 struct chl_waiter {
