@@ -223,9 +223,14 @@ static int l_chan_send(lua_State *L)
 
 	check_sendable(L, c);
 	val_encode(L, 2, &v);
-	rc = chl_chan_try_send(c, &v);
-	if (rc != CHL_WOULDBLOCK)
-		return send_finish(L, &v, rc);
+	/* A buffered channel usually has room: try without a wait record.
+	 * An unbuffered one often does not (the receiver has not come yet),
+	 * and the failed try would cost a second lock. */
+	if (chl_chan_cap(c) > 0) {
+		rc = chl_chan_try_send(c, &v);
+		if (rc != CHL_WOULDBLOCK)
+			return send_finish(L, &v, rc);
+	}
 	wt = chl_lua_wait_prepare(L, "chan send");
 	chl_waiter_init(&wt->w, wt->parker, c);
 	wt->slot = v;
@@ -283,8 +288,8 @@ static int do_recv(lua_State *L, chl_chan *c, lua_KContext ctx)
 	bool ok = false;
 	int rc;
 
-	if (chl_chan_try_recv(c, &v, &ok) == CHL_OK)
-		return recv_finish(L, c, &v, ok, ctx);
+	if (chl_chan_cap(c) > 0 && chl_chan_try_recv(c, &v, &ok) == CHL_OK)
+		return recv_finish(L, c, &v, ok, ctx);   /* as in send */
 	wt = chl_lua_wait_prepare(L, "chan receive");
 	chl_waiter_init(&wt->w, wt->parker, c);
 	rc = chl_chan_recv_begin(c, &wt->slot, &ok, &wt->w);

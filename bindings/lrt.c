@@ -178,17 +178,19 @@ void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
 	lua_setmetatable(L, -2);
 }
 
+/* Is the value at idx a handle of type t?  Every handle is a full
+ * userdata of exactly sizeof(handle) whose `t` is the type's (static)
+ * address; only C code writes into userdata, and no other C code of this
+ * process stores our type's address there, so that identifies it without
+ * the metatable lookups a method call would otherwise pay for. */
 static handle *test_handle(lua_State *L, int idx, const chl_lua_type *t)
 {
 	handle *h = lua_touserdata(L, idx);
-	bool same;
 
-	if (!h || !lua_getmetatable(L, idx))
+	if (!h || lua_type(L, idx) != LUA_TUSERDATA ||
+	    lua_rawlen(L, idx) != sizeof(handle) || h->t != t)
 		return NULL;
-	lua_rawgetp(L, LUA_REGISTRYINDEX, t);
-	same = lua_rawequal(L, -1, -2);
-	lua_pop(L, 2);
-	return same ? h : NULL;
+	return h;
 }
 
 void *chl_lua_test(lua_State *L, int idx, const chl_lua_type *t)
