@@ -412,6 +412,17 @@ typedef struct sel {
 
 static char sel_key;           /* registry: this state's scratch */
 
+/* The keys of a select table, kept as the scratch's user values. */
+static const char *const sel_keys[4] = { "recv", "send", "value", "default" };
+enum { K_RECV = 3, K_SEND, K_VALUE, K_DEFAULT };   /* their stack slots */
+
+/* t[key] without metamethods, key being one of the K_ slots. */
+static int sel_get(lua_State *L, int t, int key)
+{
+	lua_pushvalue(L, key);
+	return lua_rawget(L, t);
+}
+
 static void sel_release(sel *s, int keep)
 {
 	int i;
@@ -448,7 +459,7 @@ static sel *sel_scratch(lua_State *L, int n)
 		                                           sizeof(chl_lua_val));
 
 		lua_pop(L, 1);
-		s = lua_newuserdatauv(L, size, 0);
+		s = lua_newuserdatauv(L, size, 4);
 		memset(s, 0, sizeof *s);
 		s->cap = cap;
 		s->cases = (chl_select_case *)(s + 1);
@@ -457,9 +468,17 @@ static sel *sel_scratch(lua_State *L, int n)
 		lua_pushcfunction(L, sel_gc);
 		lua_setfield(L, -2, "__gc");
 		lua_setmetatable(L, -2);
+		for (int k = 0; k < 4; k++) {
+			lua_pushstring(L, sel_keys[k]);
+			lua_setiuservalue(L, -2, k + 1);
+		}
 		lua_pushvalue(L, -1);
 		lua_rawsetp(L, LUA_REGISTRYINDEX, &sel_key);
 	}
+	/* The case keys as Lua strings at indices 3..6: a lua_getfield with
+	 * a C string would intern it again for every case of every select. */
+	for (int k = 1; k <= 4; k++)
+		lua_getiuservalue(L, 2, k);
 	s->n = 0;
 	memset(s->slots, 0, (size_t)n * sizeof *s->slots);
 	return s;
@@ -484,7 +503,7 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 	if (rc == CHL_WOULDBLOCK) {
 		sel_release(s, -1);
 		base = lua_gettop(L);
-		if (lua_getfield(L, 1, "default") != LUA_TFUNCTION)
+		if (sel_get(L, 1, K_DEFAULT) != LUA_TFUNCTION)
 			return 0;
 		lua_callk(L, 0, LUA_MULTRET, base, call_k);
 		return call_k(L, LUA_OK, base);
@@ -538,17 +557,17 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 	sc->chan = NULL;
 	sc->elem = &s->slots[i - 1];
 	sc->ok = false;
-	if (lua_getfield(L, t, "recv") != LUA_TNIL) {
+	if (sel_get(L, t, K_RECV) != LUA_TNIL) {
 		sc->chan = chl_lua_check_chan(L, -1);
 		sc->dir = CHL_SELECT_RECV;
-		if (lua_getfield(L, t, "send") != LUA_TNIL)
+		if (sel_get(L, t, K_SEND) != LUA_TNIL)
 			luaL_error(L, "select: case #%d has both recv and send", i);
 		lua_pop(L, 1);
-	} else if (lua_getfield(L, t, "send") != LUA_TNIL) {
+	} else if (sel_get(L, t, K_SEND) != LUA_TNIL) {
 		chl_chan *c = chl_lua_check_chan(L, -1);
 
 		check_sendable(L, c);
-		lua_getfield(L, t, "value");
+		sel_get(L, t, K_VALUE);
 		val_encode(L, lua_gettop(L), &s->slots[i - 1]);
 		lua_pop(L, 1);
 		sc->chan = c;
@@ -567,12 +586,12 @@ static int l_select(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	n = (int)lua_rawlen(L, 1);
-	s = sel_scratch(L, n);     /* at index 2 */
+	s = sel_scratch(L, n);     /* at index 2, the keys at 3..6 */
 	for (i = 1; i <= n; i++) {
 		sel_read_case(L, s, i);
 		s->n = i;          /* what sel_gc must free if a later case raises */
 	}
-	lua_getfield(L, 1, "default");
+	sel_get(L, 1, K_DEFAULT);
 	nonblock = !lua_isnil(L, -1);
 	lua_pop(L, 1);
 	if (chl_select_state_init(&s->st, n) != CHL_OK)

@@ -187,8 +187,8 @@ static handle *test_handle(lua_State *L, int idx, const chl_lua_type *t)
 {
 	handle *h = lua_touserdata(L, idx);
 
-	if (!h || lua_type(L, idx) != LUA_TUSERDATA ||
-	    lua_rawlen(L, idx) != sizeof(handle) || h->t != t)
+	/* a light userdata has rawlen 0 */
+	if (!h || lua_rawlen(L, idx) != sizeof(handle) || h->t != t)
 		return NULL;
 	return h;
 }
