@@ -554,7 +554,8 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 	if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
 		luaL_error(L, "select: case #%d is not a table", i);
 	t = lua_gettop(L);
-	sc->chan = NULL;
+	sc->chan = NULL;           /* disabled unless recv or send is given */
+	sc->dir = CHL_SELECT_RECV;
 	sc->elem = &s->slots[i - 1];
 	sc->ok = false;
 	if (sel_get(L, t, K_RECV) != LUA_TNIL) {

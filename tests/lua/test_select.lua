@@ -54,6 +54,15 @@ function TestSelect.testNilChannelCaseNeverFires()
   lu.assertEquals(r, "default")
 end
 
+function TestSelect.testDisabledCaseAfterAnEnabledOneInTheSameSlot()
+  -- regression: the reused select scratch kept a stale direction for a
+  -- case with no channel, and the next select failed with "invalid argument"
+  local a = chan(1)
+  a:send(1)
+  chan.select { { send = chan(1), value = 1 }, { recv = a } }
+  lu.assertEquals(chan.select { { send = nil }, default = function() return "d" end }, "d")
+end
+
 function TestSelect.testSameChannelInTwoCases()
   local a = chan(2)
   a:send(1); a:send(2)
