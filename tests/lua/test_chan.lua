@@ -124,6 +124,28 @@ function TestChan.testHandlesCrossByReference()
   lu.assertTrue(got == inner)
 end
 
+function TestChan.testBlockingInsideNonYieldableCallFallsBack()
+  -- A table.sort comparator cannot yield: receiving there blocks the
+  -- worker thread instead of parking, slower but correct.
+  local c = chan()
+  go(function() for i = 1, 1000 do c:send(i) end end)
+  local got = 0
+  local t = { 5, 3, 8, 1, 9, 2 }
+  table.sort(t, function(a, b) got = got + c:recv() * 0 + 1; return a < b end)
+  lu.assertEquals(t, { 1, 2, 3, 5, 8, 9 })
+  lu.assertTrue(got > 0)
+end
+
+function TestChan.testBlockingInsideACoroutine()
+  -- A coroutine inside a goroutine yields to its resumer, not to the
+  -- scheduler: its channel operations block the thread instead.
+  local c = chan()
+  go(function() c:send("a"); c:send("b") end)
+  local co = coroutine.wrap(function() coroutine.yield((c:recv())); return (c:recv()) end)
+  lu.assertEquals(co(), "a")
+  lu.assertEquals(co(), "b")
+end
+
 -- 8 producers x 8 consumers, every value received exactly once.
 local function mpmc(capacity, per_producer)
   local ch, sums = chan(capacity), chan(8)
