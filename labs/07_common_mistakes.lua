@@ -26,11 +26,23 @@ local function first_fixed()
   return ch:recv()
 end
 
+-- Goroutines that are done take a moment to go away: wait until the
+-- count stops changing (a leaked one never goes away).
+local function settled_count()
+  local n = runtime.goroutines()
+  for _ = 1, 50 do
+    time.sleep(20 * time.ms)
+    local m = runtime.goroutines()
+    if m == n then break end
+    n = m
+  end
+  return n
+end
+
 local function leaked(f)
-  local before = runtime.goroutines()
+  local before = settled_count()
   for _ = 1, 5 do f() end
-  time.sleep(50 * time.ms)             -- let finished goroutines exit
-  return runtime.goroutines() - before
+  return settled_count() - before
 end
 
 print("1. Goroutine leak")
