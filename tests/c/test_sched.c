@@ -733,6 +733,49 @@ static void spinning_task_is_preempted(void **state)
 	sched_done(s);
 }
 
+/* The same preemption, polled: the spinner never looks at t->preempt
+ * (which the signal handler sets), only at chl_sched_preempt_requested -
+ * what a count hook does where signals are held back (ThreadSanitizer). */
+static chl_step poll_hog_step(chl_task *t)
+{
+	hog_task *h = (hog_task *)t;
+	volatile unsigned long spins = 0;
+
+	if (h->other) {
+		atomic_store(h->other_done, 1);
+		return CHL_STEP_DONE;
+	}
+	if (atomic_load(h->other_done))
+		return CHL_STEP_DONE;
+	while (!chl_sched_preempt_requested())
+		spins++;
+	h->yields++;
+	return CHL_STEP_YIELD;
+}
+
+static void spinning_task_sees_preempt_requested(void **state)
+{
+	chl_sched *s = sched_make(1, true);
+	atomic_int other_done;
+	hog_task hog, other;
+	chl_task *list[2] = { &hog.t, &other.t };
+	starter sta;
+
+	(void)state;
+	atomic_init(&other_done, 0);
+	memset(&hog, 0, sizeof hog);
+	memset(&other, 0, sizeof other);
+	hog.other_done = other.other_done = &other_done;
+	other.other = true;
+	hog.t.step = other.t.step = poll_hog_step;
+	assert_false(chl_sched_preempt_requested());   /* not on a worker */
+	spawn_all(s, &sta, list, 2);
+	chl_sched_wait_idle(s);   /* hangs (test timeout) without it */
+	assert_true(hog.yields >= 1);
+	assert_true(atomic_load(&other_done));
+	sched_done(s);
+}
+
 /* A ping-pong pair hands the worker back and forth through runnext; the
  * pair inherits one time slice (as in Go), so it is preempted like one
  * long task and a third task queued behind it runs.  Without that, with
@@ -1198,6 +1241,7 @@ int main(void)
 		cmocka_unit_test(yield_is_fair_on_one_worker),
 		cmocka_unit_test(yielder_does_not_starve_others),
 		cmocka_unit_test(spinning_task_is_preempted),
+		cmocka_unit_test(spinning_task_sees_preempt_requested),
 		cmocka_unit_test(runnext_pair_is_preempted_as_one),
 		cmocka_unit_test(parked_forever_is_a_deadlock),
 		cmocka_unit_test(sleeping_task_is_not_a_deadlock),
