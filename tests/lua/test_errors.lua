@@ -6,24 +6,8 @@ local lu = require("luaunit")
 
 local EXE = os.getenv("CHANLAB") or "build/chanlab"
 
--- run(src, args) -> stdout, stderr, exit status of `chanlab run <file>`
-local function run(src, args)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(src)
-  f:close()
-  local errfile = os.tmpname()
-  local p = io.popen(("%s run %s %s 2>%s; echo \"__EXIT__$?\""):format(EXE, args or "", script, errfile))
-  local out = p:read("a")
-  p:close()
-  local status = tonumber(out:match("__EXIT__(%d+)%s*$"))
-  out = out:gsub("__EXIT__%d+%s*$", "")
-  local ef = io.open(errfile)
-  local err = ef:read("a")
-  ef:close()
-  os.remove(errfile)
-  return out, err, status, script
-end
+-- run(src, args) -> stdout, stderr, exit status, script path
+local run = require("subprocess")
 
 TestErrors = {}
 
@@ -33,7 +17,6 @@ function TestErrors.testPanicInMain()
   lu.assertEquals(out, "before\n")
   lu.assertStrContains(err, "panic: send on closed channel\n\ngoroutine 1 [running]:\n")
   lu.assertStrContains(err, script:match("[^/]*$") .. ":4:")
-  os.remove(script)
 end
 
 function TestErrors.testPanicInGoroutineNamesItAndItsCreator()
@@ -47,7 +30,6 @@ done:recv()
   lu.assertEquals(status, 2)
   lu.assertStrMatches(err, "panic: [^\n]*:3: boom\n\ngoroutine %d+ %[running%]:\n.*")
   lu.assertStrContains(err, "created by go() at " .. script .. ":2")
-  os.remove(script)
 end
 
 function TestErrors.testPcallIsRecover()
@@ -78,7 +60,6 @@ wg:wait()
   lu.assertStrContains(err, name .. ":9:")
   lu.assertStrMatches(err, ".*goroutine %d+ %[chan send%]:\n.-" .. name:gsub("%p", "%%%0") .. ":4:.*")
   lu.assertStrContains(err, "created by go() at " .. script .. ":2")
-  os.remove(script)
 end
 
 function TestErrors.testDeadlockOnEmptySelect()
@@ -108,7 +89,6 @@ function TestErrors.testLoadErrorIsFileLine()
   lu.assertEquals(status, 1)
   lu.assertEquals(out, "")
   lu.assertStrContains(err, "chanlab: " .. script .. ":1:")
-  os.remove(script)
 end
 
 function TestErrors.testMissingScript()

@@ -12,26 +12,8 @@ local function errof(fn, ...)
 	return err
 end
 
-local EXE = os.getenv("CHANLAB") or "build/chanlab"
-
 -- Run src with `chanlab run` in a subprocess: stdout, stderr, exit status.
-local function run(src)
-	local script, errfile = os.tmpname(), os.tmpname()
-	local f = assert(io.open(script, "w"))
-	f:write(src)
-	f:close()
-	local p = io.popen(("%s run %s 2>%s; echo \"__EXIT__$?\""):format(EXE, script, errfile))
-	local out = p:read("a")
-	p:close()
-	local status = tonumber(out:match("__EXIT__(%d+)%s*$"))
-	out = out:gsub("__EXIT__%d+%s*$", "")
-	local ef = io.open(errfile)
-	local err = ef:read("a")
-	ef:close()
-	os.remove(errfile)
-	os.remove(script)
-	return out, err, status
-end
+local run = require("subprocess")
 
 TestWaitGroup = {}
 
