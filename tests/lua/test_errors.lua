@@ -140,4 +140,26 @@ function TestErrors.testVersionAndHelp()
   p:close()
 end
 
+function TestErrors.testRequireFromStockLua()
+  -- The module in a stock lua5.4: the calling thread is an outside thread
+  -- that blocks on thread parkers; goroutines run on the scheduler.
+  -- (A sanitizer build's module cannot load into an uninstrumented lua5.4.)
+  lu.skipIf(EXE:match("/[at]san/") ~= nil, "sanitizer build")
+  local dir = EXE:match("^(.*)/[^/]*$") or "."
+  local code = [[
+local cl = require "chanlab"
+assert(rawget(_G, "go") == nil, "the module sets no globals")
+local c = cl.chan()
+cl.go(function() c:send("from a goroutine") end)
+print((c:recv()))
+local wg = cl.sync.waitgroup()
+for _ = 1, 10 do wg:go(function() cl.time.sleep(0.001) end) end
+wg:wait()
+print("waited")]]
+  local p = io.popen(("LUA_CPATH='%s/?.so' lua5.4 -e '%s' 2>&1; echo \"__EXIT__$?\""):format(dir, code))
+  local out = p:read("a")
+  p:close()
+  lu.assertEquals(out, "from a goroutine\nwaited\n__EXIT__0\n")
+end
+
 os.exit(lu.LuaUnit.run())
