@@ -672,12 +672,17 @@ static int enc_typed(encoder *e, int idx, int t, int depth);
  * A values in the section and S keys of 1..narr met after narr, narr must
  * be the (A - S)th key from the start; then those A - S keys are exactly
  * the remaining keys of 1..narr.  If not, the keys up to narr are walked
- * again, with the others written (enc_prefix).  The check costs a lua_next
- * per element; array_proven() is a cheaper proof for big arrays. */
+ * again, with the others written (enc_prefix).
+ *
+ * The check costs a lua_next per element, about as much as reading the
+ * element.  There is no cheaper proof through the API that narr sits in
+ * the array part: lua_next(t, n + 1) on the absent n + 1 does not raise
+ * when n + 1 is an index of the array part - nor when it is a key that
+ * was deleted from the hash part, whose node keeps it (Lua 5.4 ltable.c
+ * findindex); test_integer_keys_in_the_hash_part has such tables. */
 
 #define BATCH 32                /* array slots on the stack at once */
 #define HOLE_SLACK 8
-#define PROBE_MIN 64            /* shorter arrays skip array_proven() */
 #define MAX_ARRAY (INT_MAX - 1) /* longest array section (lua_createtable's int) */
 #define FLAT_MIN 16             /* flat arrays built on the stack: from... */
 #define FLAT_MAX 100000         /* ...to (stack slots, and their memory) */
@@ -766,7 +771,8 @@ static int enc_array(encoder *e, int idx, lua_Integer n, int depth,
 	size_t rat = 0;             /* the open run's count offset; 0: none */
 	uint32_t rn = 0;            /* values in it */
 	unsigned char rtag = 0;     /* its tag; 0: none */
-	size_t keep = e->len;       /* end of the items up to the last value */
+	int streak = 0;             /* in holes, which began after slot last */
+	size_t keep = 0;            /* ...whose items end at keep */
 	lua_Integer last = 0, holes = 0, vals = 0;
 	int rc;
 	for (lua_Integer i = 1; i <= n; i += BATCH) {
@@ -797,14 +803,18 @@ static int enc_array(encoder *e, int idx, lua_Integer n, int depth,
 				rn += (uint32_t)k;
 				vals += k;
 				j += k;
-				last = i + j - 1;
-				keep = e->len;
+				streak = 0;
 				continue;
 			}
 			/* anything else: a plain item */
 			run_close(e, rat, rn, rtag);
 			rat = rtag = 0;
 			if (types[j] == LUA_TNIL) {
+				if (!streak) {
+					streak = 1;
+					keep = e->len;
+					last = i + j - 1;
+				}
 				if (++holes > vals + HOLE_SLACK)
 					goto done;
 				put_u8(e, T_NIL);       /* room: this slot's 13 */
@@ -815,8 +825,7 @@ static int enc_array(encoder *e, int idx, lua_Integer n, int depth,
 				if (types[j] != LUA_TSTRING && types[j] != LUA_TBOOLEAN)
 					*flat = 0;
 				vals++;
-				last = i + j;
-				keep = e->len;
+				streak = 0;
 			}
 			j++;
 			if ((rc = need(e, (size_t)(b - j) * 13)))
@@ -827,40 +836,10 @@ static int enc_array(encoder *e, int idx, lua_Integer n, int depth,
 done:
 	lua_settop(L, base);
 	run_close(e, rat, rn, rtag);
-	if (keep < e->len)          /* the holes after the last value */
+	if (streak)                 /* drop the holes after the last value */
 		e->len = keep;
-	*narr = (uint32_t)last;
+	*narr = (uint32_t)(streak ? last : n);
 	*nvals = (uint32_t)vals;
-	return 0;
-}
-
-/* Runs protected: lua_next(t, k) (t, k at 1, 2). */
-static int next_probe(lua_State *L)
-{
-	lua_next(L, 1);
-	return 0;
-}
-
-/* Prove cheaply that the keys 1..n of the table at idx all sit in its
- * array part, where t[n + 1] is absent: then the traversal visits them
- * first, in order.  The proof: lua_next accepts an absent key that is an
- * index of the array part (it resumes from that slot) and raises "invalid
- * key to 'next'" for any other absent key (Lua 5.1 to 5.4, ltable.c
- * findindex) - so if next(t, n + 1) does not raise, n + 1, hence 1..n, is
- * in the array part.  Returns 0 when unproven (the check in enc_rest then
- * decides).  Costs a protected call; a raise, some string work. */
-static int array_proven(lua_State *L, int idx, lua_Integer n)
-{
-#if LUA_VERSION_NUM >= 501 && LUA_VERSION_NUM <= 504
-	lua_pushcfunction(L, next_probe);
-	lua_pushvalue(L, idx);
-	lua_pushinteger(L, n + 1);
-	if (lua_pcall(L, 2, 0, 0) == LUA_OK)
-		return 1;
-	lua_pop(L, 1);
-#else
-	(void)L; (void)idx; (void)n;
-#endif
 	return 0;
 }
 
@@ -915,7 +894,7 @@ static int enc_prefix(encoder *e, int idx, uint32_t narr, int depth,
 /* Write the keys of the table at idx that are not in its array section
  * 1..narr (which holds nvals values): sets *npairs.  0 or E_*. */
 static int enc_rest(encoder *e, int idx, uint32_t narr, uint32_t nvals,
-		    int proven, int depth, uint32_t *npairs)
+		    int depth, uint32_t *npairs)
 {
 	lua_State *L = e->L;
 	int top = lua_gettop(L);
@@ -937,20 +916,27 @@ static int enc_rest(encoder *e, int idx, uint32_t narr, uint32_t nvals,
 		}
 		lua_settop(L, ki);
 	}
-	if (narr == 0 || proven)
+	if (narr == 0)
 		return 0;
 	/* Is narr the (nvals - after)th key?  (nvals > after: narr is one of
-	 * the values, and not met after itself.) */
+	 * the values, and not met after itself.)  Each step leaves key and
+	 * value and pushes the key again (cheaper than popping the value);
+	 * every 16 steps the stack is cut back to the key. */
 	int pure = 0;
 	uint32_t want = nvals - after;
 	lua_pushnil(L);
 	for (uint32_t c = 1; lua_next(L, idx); c++) {
 		if (c == want) {
-			pure = lua_isinteger(L, ki)
-			       && lua_tointegerx(L, ki, NULL) == (lua_Integer)narr;
+			pure = lua_isinteger(L, -2)
+			       && lua_tointegerx(L, -2, NULL) == (lua_Integer)narr;
 			break;
 		}
-		lua_settop(L, ki);
+		if ((c & 15) == 0) {
+			lua_copy(L, -2, ki);
+			lua_settop(L, ki);
+		} else {
+			lua_pushvalue(L, -2);
+		}
 	}
 	lua_settop(L, top);
 	return pure ? 0 : enc_prefix(e, idx, narr, depth, npairs);
@@ -979,21 +965,18 @@ static int enc_table(encoder *e, int idx, int depth)
 	size_t counts = e->len;
 	e->len += 8;
 	uint32_t narr = 0, nvals = 0, npairs = 0;
-	int proven = 0, flat = 1;
+	int flat = 1;
 	lua_Unsigned n = lua_rawlen(L, idx);
-	int capped = n > MAX_ARRAY;
-	if (capped)                 /* the rest go as pairs */
+	if (n > MAX_ARRAY)          /* the rest go as pairs */
 		n = MAX_ARRAY;
 	if (n > 0) {
-		if (n >= PROBE_MIN && !capped)  /* needs t[n + 1] absent */
-			proven = array_proven(L, idx, (lua_Integer)n);
 		if ((rc = enc_array(e, idx, (lua_Integer)n, depth, &narr, &nvals,
 				    &flat)))
 			return rc;
 		if (flat)
 			e->buf[counts - 1] = T_FTABLE;
 	}
-	if ((rc = enc_rest(e, idx, narr, nvals, proven, depth, &npairs)))
+	if ((rc = enc_rest(e, idx, narr, nvals, depth, &npairs)))
 		return rc;
 	memcpy(e->buf + counts, &narr, 4);
 	memcpy(e->buf + counts + 4, &npairs, 4);
@@ -1427,10 +1410,9 @@ static void push_packer(lua_State *L)
 }
 
 /* Build the table of a flat array section (FTABLE) on the stack: push its
- * narr values (holes as nil) and one nil more, then call the packer, whose
- * SETLIST stores them straight into a new array part - about a fifth of
- * the cost of lua_rawseti per slot.  The extra nil is the spare slot of
- * dec_table.  Leaves the table on top. */
+ * narr values (holes as nil), then call the packer, whose SETLIST stores
+ * them straight into a new array part - about a fifth of the cost of
+ * lua_rawseti per slot.  Leaves the table on top. */
 static void dec_flat_array(reader *r, uint32_t narr)
 {
 	lua_State *L = r->L;
@@ -1469,8 +1451,7 @@ static void dec_flat_array(reader *r, uint32_t narr)
 		}
 	}
 	chl_assert(i == narr);
-	lua_pushnil(L);
-	lua_call(L, (int)narr + 1, 1);
+	lua_call(L, (int)narr, 1);
 }
 
 static void dec_table(reader *r, int flat)
@@ -1483,11 +1464,7 @@ static void dec_table(reader *r, int flat)
 		dec_number_obj(r);
 		narr = 0;
 	} else {
-		/* A spare array slot for big arrays: forwarding this table
-		 * again passes array_proven(), which needs t[n + 1] in the
-		 * array part. */
-		lua_createtable(L, (int)(narr >= PROBE_MIN ? narr + 1 : narr),
-				(int)npairs);
+		lua_createtable(L, (int)narr, (int)npairs);
 		dec_number_obj(r);
 	}
 	int t = lua_gettop(L);

@@ -171,6 +171,24 @@ static const char SIG[] =
 	"    out[#out + 1] = t .. ':' .. s\n"
 	"  end\n"
 	"  return table.concat(out, '|')\n"
+	"end\n"
+	/* every pair of a tree of tables (no cycles), canonical: equal dumps,
+	 * equal contents, bit for bit */
+	"function dump(v)\n"
+	"  if type(v) ~= 'table' then return sig(v) end\n"
+	"  local out = {}\n"
+	"  for k, x in next, v do out[#out + 1] = dump(k) .. '=' .. dump(x) end\n"
+	"  table.sort(out)\n"
+	"  return '{' .. table.concat(out, ',') .. '}'\n"
+	"end\n"
+	/* a table from a constructor with explicit keys: they all go to the
+	 * hash part */
+	"function ctor(pairs_)\n"
+	"  local parts = {}\n"
+	"  for _, kv in ipairs(pairs_) do\n"
+	"    parts[#parts + 1] = string.format('[%q] = %q', kv[1], kv[2])\n"
+	"  end\n"
+	"  return load('return {' .. table.concat(parts, ', ') .. '}')()\n"
 	"end\n";
 
 /* Run code (chunk name `name`) in L; it must not fail.  Leaves its results
@@ -461,6 +479,272 @@ static void test_many_shared_tables(void **state)
 	/* and the encoder is fine afterwards */
 	move(p, "local a = {}; return {a, a}");
 	check(p->dst, "assert(got[1][1] == got[1][2])");
+}
+
+/* Move the value of src's global `name` to dst and check that dst's copy
+ * has exactly the same pairs (dump); returns nothing, fails the test. */
+static void move_same(pair *p, const char *name)
+{
+	char code[256];
+	snprintf(code, sizeof code, "return %s, dump(%s)", name, name);
+	move(p, code);
+	check(p->dst, "assert(type(got[1]) == 'table')\n"
+		      "local d = dump(got[1])\n"
+		      "assert(d == got[2], 'copy differs: ' .. d:sub(1, 200))");
+}
+
+static const char KINDS[] =
+	"local N, k = 1000, {}\n"
+	"k.ints = {}; for i = 1, N do k.ints[i] = (i * 7919) % 2003 - 1000 end\n"
+	"k.ints[1], k.ints[2], k.ints[3] = math.mininteger, math.maxinteger, 0\n"
+	"k.big = {}; for i = 1, N do k.big[i] = (i << 40) + i end\n"
+	"k.floats = {}; for i = 1, N do k.floats[i] = i / 7 end\n"
+	"k.floats[1], k.floats[2], k.floats[3] = -0.0, 0/0, -(0/0)\n"
+	"k.floats[4], k.floats[5], k.floats[6] = 1/0, 3.0, 2^63\n"
+	"k.alternating = {}\n"
+	"for i = 1, N do k.alternating[i] = i % 2 == 0 and i or i + 0.0 end\n"
+	"k.mixed = {}\n"
+	"for i = 1, N do k.mixed[i] = (i // 10) % 2 == 0 and i or i * 0.5 end\n"
+	"k.strings = {}; for i = 1, N do k.strings[i] = 's' .. i end\n"
+	"k.strings[7] = string.rep('long', 100)\n"
+	"k.bools = {}; for i = 1, N do k.bools[i] = i % 3 == 0 end\n"
+	"k.tables = {}; for i = 1, N do k.tables[i] = {i, tostring(i), {i + 0.5}} end\n"
+	"k.scalars = {}\n"
+	"for i = 1, N do\n"
+	"  local r = i % 5\n"
+	"  k.scalars[i] = r == 0 and i or r == 1 and 's' .. i or r == 2 and i + 0.25\n"
+	"                 or r == 3 and (i % 2 == 0) or i * 3\n"
+	"end\n"
+	"k.runs_then_table = {}\n"
+	"for i = 1, 100 do k.runs_then_table[i] = i end\n"
+	"k.runs_then_table[101] = {x = 1}\n"
+	"for i = 102, 200 do k.runs_then_table[i] = i + 0.5 end\n"
+	"k.short = {1, 2.5, 'three', true, 5}\n"
+	"k.long = {}; for i = 1, 100001 do k.long[i] = i end\n"
+	"KINDS = k\n";
+
+static void test_arrays_of_each_kind_round_trip(void **state)
+{
+	pair *p = *state;
+	static const char *const kinds[] = {
+		"ints", "big", "floats", "alternating", "mixed", "strings",
+		"bools", "tables", "scalars", "runs_then_table", "short", "long",
+	};
+	run(p->src, KINDS);
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "KINDS.%s", kinds[i]);
+		move_same(p, name);
+	}
+	move(p, "return KINDS.ints, KINDS.floats, KINDS.alternating, KINDS.long");
+	check(p->dst,
+	      "local ints, floats, alt, long = got[1], got[2], got[3], got[4]\n"
+	      "assert(#ints == 1000 and #floats == 1000 and #alt == 1000)\n"
+	      "assert(ints[1] == math.mininteger and ints[2] == math.maxinteger)\n"
+	      "for i = 1, 1000 do assert(math.type(ints[i]) == 'integer') end\n"
+	      "for i = 1, 1000 do assert(math.type(floats[i]) == 'float') end\n"
+	      "assert(1 / floats[1] == -1/0 and floats[2] ~= floats[2])\n"
+	      "assert(floats[5] == 3 and math.type(floats[5]) == 'float')\n"
+	      "for i = 1, 1000 do\n"
+	      "  assert(math.type(alt[i]) == (i % 2 == 0 and 'integer' or 'float'))\n"
+	      "end\n"
+	      "assert(#long == 100001 and long[100001] == 100001)\n");
+	/* sizes: 8 bytes an integer in runs; alternating kinds cost no more
+	 * than one item each */
+	chl_msg *m = encode_code(p->src, "return KINDS.ints");
+	assert_true(chl_msg_size(m) <= 1000 * 8 + 64);
+	chl_msg_free(m);
+	m = encode_code(p->src, "return KINDS.alternating");
+	assert_true(chl_msg_size(m) <= 1000 * 9 + 64);
+	chl_msg_free(m);
+	/* shared and self references inside a big array */
+	move(p, "local s, t = {}, {}\n"
+		"for i = 1, 1000 do t[i] = s end\n"
+		"t[500] = t; t[501] = 7\n"
+		"return t\n");
+	check(p->dst, "local t = got[1]\n"
+		      "assert(#t == 1000 and t[1] == t[1000] and t[1] ~= t)\n"
+		      "assert(t[500] == t and t[501] == 7)\n");
+}
+
+static void test_arrays_with_holes(void **state)
+{
+	pair *p = *state;
+	run(p->src,
+	    "H = {}\n"
+	    "H[1] = {1, nil, 3}\n"
+	    "H[2] = {nil, nil, 3}\n"
+	    "H[3] = {}; for i = 1, 1000 do if i % 7 ~= 0 then H[3][i] = i end end\n"
+	    "H[4] = {}; for i = 1, 1000 do H[4][i] = i + 0.5 end\n"
+	    "for i = 1, 1000, 3 do H[4][i] = nil end\n"
+	    "H[5] = {}; for i = 1, 1000 do H[5][i] = 's' .. i end\n"
+	    "for i = 1, 1000 do if i % 10 < 6 then H[5][i] = nil end end\n"
+	    "local big, huge = {}, {}\n"
+	    "for e = 0, 30 do big[#big + 1] = {1 << e, e} end\n"
+	    "for e = 0, 40 do huge[#huge + 1] = {1 << e, e} end\n"
+	    "H[6] = ctor(big)      -- border 2^30, 31 elements\n"
+	    "H[7] = ctor(huge)     -- border 2^40\n"
+	    "assert(rawlen(H[6]) == 1 << 30 and rawlen(H[7]) == 1 << 40)\n"
+	    "H[8] = {}; for i = 1, 200 do H[8][i] = i end\n"
+	    "for i = 20, 180 do H[8][i] = nil end\n"
+	    "H[9] = {}; for i = 1, 100 do H[9][i * 3] = i end\n");
+	for (int i = 1; i <= 9; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "H[%d]", i);
+		move_same(p, name);
+	}
+	/* holes are read raw: __index does not fill them, __len is not asked */
+	move(p, "local mt = {__index = function() return 'filled' end,\n"
+		"            __len = function() return 2 end}\n"
+		"local small = setmetatable({1, nil, 3}, mt)\n"
+		"local t = {}; for i = 1, 300 do t[i] = i end\n"
+		"t[100], t[200] = nil, nil\n"
+		"return small, setmetatable(t, mt)\n");
+	check(p->dst, "local small, t = got[1], got[2]\n"
+		      "assert(getmetatable(small) == nil and getmetatable(t) == nil)\n"
+		      "assert(small[1] == 1 and small[2] == nil and small[3] == 3)\n"
+		      "local n = 0\n"
+		      "for k, v in pairs(t) do assert(k == v); n = n + 1 end\n"
+		      "assert(n == 298 and t[100] == nil and t[300] == 300)\n");
+}
+
+static void test_border_smaller_than_element_count(void **state)
+{
+	pair *p = *state;
+	run(p->src,
+	    /* a border is found by binary search: a hole on its path makes
+	     * it short (B[1]: 511 of 999 elements) */
+	    "B = {}\n"
+	    "B[1] = {}; for i = 1, 1000 do B[1][i] = i end; B[1][512] = nil\n"
+	    "B[2] = {}; for i = 1, 100 do B[2][i] = i + 0.5 end; B[2][64] = nil\n"
+	    "B[3] = {}; for i = 1, 1000 do B[3][i] = 's' .. i end\n"
+	    "B[3][512], B[3][256], B[3][1000] = nil, nil, nil\n"
+	    "B[4] = {1, 2, 3}; for i = 5, 1000 do B[4][i] = i * 1.5 end\n"
+	    "B[5] = {}; for i = 1, 64 do B[5][i] = i end\n"
+	    "B[5][33] = nil; for i = 65, 300 do B[5][i] = i end\n"
+	    "local shorter = 0\n"
+	    "for i = 1, 5 do\n"
+	    "  local n = 0\n"
+	    "  for _ in pairs(B[i]) do n = n + 1 end\n"
+	    "  if rawlen(B[i]) < n - 1 then shorter = shorter + 1 end\n"
+	    "end\n"
+	    "assert(shorter >= 3, 'short borders: ' .. shorter)\n");
+	for (int i = 1; i <= 5; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "B[%d]", i);
+		move_same(p, name);
+	}
+}
+
+static void test_integer_keys_in_the_hash_part(void **state)
+{
+	pair *p = *state;
+	run(p->src,
+	    "math.randomseed(7)\n"
+	    "C = {}\n"
+	    /* explicit keys 1..n shuffled among others: all in the hash part,
+	     * the border too, with other keys before and after it */
+	    "for _, n in ipairs({3, 17, 100, 300}) do\n"
+	    "  local kv = {}\n"
+	    "  for i = 1, n do kv[#kv + 1] = {i, 'v' .. i} end\n"
+	    "  for i = 1, n // 3 + 1 do kv[#kv + 1] = {'s' .. i, i} end\n"
+	    "  kv[#kv + 1] = {n + 2, 'after'}; kv[#kv + 1] = {-1, 'neg'}\n"
+	    "  kv[#kv + 1] = {1.5, 'half'}; kv[#kv + 1] = {1 << 50, 'far'}\n"
+	    "  for i = #kv, 2, -1 do\n"
+	    "    local j = math.random(i); kv[i], kv[j] = kv[j], kv[i]\n"
+	    "  end\n"
+	    "  C[#C + 1] = ctor(kv)\n"
+	    "end\n"
+	    /* integer keys dropped into free hash nodes, after string keys
+	     * that may come before them in traversal order: resuming the
+	     * traversal from the border alone would skip those (regression) */
+	    "for i = 1, 40 do\n"
+	    "  local t = {}\n"
+	    "  for j = 1, i do t['k' .. j] = j end\n"
+	    "  t[1], t[2], t[3] = 1, 2, 3\n"
+	    "  C[#C + 1] = t\n"
+	    "end\n"
+	    "local t = {a = 1, b = 2, c = 3}; t[1] = 'x'; t[2] = 'y'; C[#C + 1] = t\n"
+	    "t = {}; for i = 300, 1, -1 do t[i] = i end; C[#C + 1] = t\n"
+	    "t = {}; for i = 1, 100 do t['k' .. i] = i; t[i] = i end; C[#C + 1] = t\n"
+	    /* random histories of sets and deletes */
+	    "for _ = 1, 400 do\n"
+	    "  local t = {}\n"
+	    "  for _ = 1, math.random(0, 250) do\n"
+	    "    local r = math.random()\n"
+	    "    if r < 0.7 then t[math.random(80)] = math.random(3) == 1 and 0.5 or 1\n"
+	    "    elseif r < 0.85 then t[math.random(80)] = nil\n"
+	    "    elseif r < 0.95 then t['s' .. math.random(20)] = true\n"
+	    "    else t[math.random(1000, 2000)] = 'big' end\n"
+	    "  end\n"
+	    "  C[#C + 1] = t\n"
+	    "end\n"
+	    /* small ones: deleted keys stay in their hash nodes, where
+	     * lua_next still accepts them */
+	    "for _ = 1, 400 do\n"
+	    "  local t = {}\n"
+	    "  for _ = 1, math.random(0, 30) do\n"
+	    "    local r = math.random()\n"
+	    "    if r < 0.6 then t[math.random(12)] = 1\n"
+	    "    elseif r < 0.85 then t[math.random(12)] = nil\n"
+	    "    else t['s' .. math.random(6)] = true end\n"
+	    "  end\n"
+	    "  C[#C + 1] = t\n"
+	    "end\n");
+	move_same(p, "C");
+	/* the first ones alone too */
+	for (int i = 1; i <= 8; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "C[%d]", i);
+		move_same(p, name);
+	}
+}
+
+static void test_empty_tables(void **state)
+{
+	pair *p = *state;
+	move(p, "return {}, {{}}, {[{}] = {}}, setmetatable({}, {__index = {x = 1}}),\n"
+		"  {n = 0}, {nil, nil}, {[1] = nil}\n");
+	check(p->dst,
+	      "assert(got.n == 7)\n"
+	      "assert(next(got[1]) == nil)\n"
+	      "assert(#got[2] == 1 and next(got[2][1]) == nil and next(got[2], 1) == nil)\n"
+	      "local k, v = next(got[3])\n"
+	      "assert(next(k) == nil and next(v) == nil and k ~= v)\n"
+	      "assert(getmetatable(got[4]) == nil and got[4].x == nil and next(got[4]) == nil)\n"
+	      "assert(got[5].n == 0 and next(got[5], 'n') == nil)\n"
+	      "assert(next(got[6]) == nil and next(got[7]) == nil)\n");
+}
+
+static void test_exact_and_forwarded_arrays(void **state)
+{
+	pair *p = *state;
+	/* arrays whose array part has no spare slot (constructors, pack,
+	 * a power of two) take the checked path */
+	run(p->src,
+	    "E = {}\n"
+	    "E[1] = load('return {' .. string.rep('7, ', 1000) .. '}')()\n"
+	    "local src = {}; for i = 1, 1000 do src[i] = i * 0.5 end\n"
+	    "E[2] = table.pack(table.unpack(src))\n"
+	    "E[3] = {}; for i = 1, 1024 do E[3][i] = i end\n"
+	    "E[4] = (function(...) return {...} end)(table.unpack(src, 1, 200))\n"
+	    "E[5] = {}; for i = 1, 16 do E[5][i] = i end\n"
+	    "E[6] = {}; for i = 1, 15 do E[6][i] = i end\n");
+	for (int i = 1; i <= 6; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "E[%d]", i);
+		move_same(p, name);
+	}
+	/* a received table sent on again (dst -> src) arrives the same */
+	run(p->src, KINDS);
+	move(p, "return KINDS.ints, KINDS.mixed, KINDS.scalars, dump(KINDS.ints),\n"
+		"  dump(KINDS.mixed), dump(KINDS.scalars)\n");
+	check(p->dst, "BACK = {got[1], got[2], got[3]}\n"
+		      "DUMPS = {got[4], got[5], got[6]}\n");
+	chl_msg *m = encode_code(p->dst, "return BACK, DUMPS");
+	decode(p->src, m);
+	chl_msg_free(m);
+	check(p->src, "for i = 1, 3 do assert(dump(got[1][i]) == got[2][i], i) end");
 }
 
 static void test_message_is_a_snapshot(void **state)
@@ -866,6 +1150,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nested_tables_and_mixed_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cycles_and_shared_references, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_shared_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arrays_of_each_kind_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arrays_with_holes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_border_smaller_than_element_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_integer_keys_in_the_hash_part, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exact_and_forwarded_arrays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_message_is_a_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_closure_copies_upvalues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_function_sees_destination_globals, setup, teardown),
