@@ -23,9 +23,9 @@
  *   0x07       STR      size_t len, len bytes   strings of 224 bytes or more
  *   0x08       TABLE    uint32_t narr, uint32_t npairs, then the array
  *                       section: items for t[1] .. t[narr] in order, where
- *                       a NIL is a hole (t[i] absent) and an IRUN/FRUN
- *                       stands for as many slots as it counts; then npairs
- *                       (key item, value item), no key in 1..narr
+ *                       a NIL is a hole (t[i] absent) and an NRUN stands
+ *                       for as many slots as it counts; then npairs (key
+ *                       item, value item)
  *   0x09       LFUNC    uint8_t nups, size_t len, len bytes of lua_dump
  *                       (not stripped), then nups upvalue slots: an item,
  *                       or an UPJOIN
@@ -37,12 +37,14 @@
  *   0x0D       LIBFN    uint16_t index in the standard library map (libmap)
  *   0x0E       BINDFN   uint16_t index in the registered binding functions
  *   0x0F       HANDLE   uint8_t type index, void *object
- *   0x10       IRUN     uint32_t count (>= 2), count lua_Integer: that many
- *                       integers in a row (only in an array section)
- *   0x11       FRUN     uint32_t count (>= 2), count lua_Number: floats, ditto
- *   0x12       FTABLE   a TABLE whose array section holds no table, function
+ *   0x10       NRUN     uint32_t count (>= 4), then per block of up to 64
+ *                       numbers: uint64_t bitmap (bit j set: number j of
+ *                       the block is an integer), then the block's numbers,
+ *                       8 bytes each (lua_Integer or lua_Number) - that
+ *                       many slots of an array section (only there)
+ *   0x11       FTABLE   a TABLE whose array section holds no table, function
  *                       or userdata: the receiver may build it on its stack
- *   0x13-0x1F  (unused)
+ *   0x12-0x1F  (unused)
  *   0x20-0xFF  SSTR     the string's (tag - 0x20) bytes: strings < 224 bytes
  *
  * Metatables are not copied: a metatable is usually behaviour (a class),
@@ -62,9 +64,11 @@
  * message of scalars only skips the encoder: one sizing pass, one malloc.
  *
  * Cost: per element of a big table, one lua_next plus a few API calls to
- * read the key and the value (about 250 instructions to encode an integer
- * element, 120 to decode it, of which the Lua API is most); the public API
- * has no cheaper way to walk a table that may have a hash part.
+ * read the key and the value: about 250 instructions to encode an integer
+ * element, 170 of them in the Lua API (see enc_table: the API has no
+ * cheaper way to walk a table that may have a hash part, and no sound
+ * shortcut to its array part); about 50 to decode one of a flat array,
+ * whose values are pushed and stored by the VM's SETLIST (dec_flat_array).
  */
 #include <inttypes.h>
 #include <limits.h>
@@ -83,7 +87,7 @@
 enum {
 	T_NIL, T_FALSE, T_TRUE, T_INT8, T_INT32, T_INT64, T_FLOAT, T_STR,
 	T_TABLE, T_LFUNC, T_UPJOIN, T_REF, T_GLOBALS, T_LIBFN, T_BINDFN,
-	T_HANDLE, T_IRUN, T_FRUN, T_FTABLE,
+	T_HANDLE, T_NRUN, T_FTABLE,
 	T_SSTR = 0x20
 };
 #define SSTR_MAX (0xFF - T_SSTR)    /* longest string stored as SSTR */
@@ -652,63 +656,115 @@ static inline int enc_value(encoder *e, int idx, int depth);
 
 static int enc_typed(encoder *e, int idx, int t, int depth);
 
-/* Tables.  The array section t[1..narr] is read with lua_rawgeti, a batch
- * of slots at a time (no lua_next, no key to read: the cheap part); then
- * every other key with lua_next.
+/* Tables: ONE lua_next pass.  The keys met first that are integers
+ * increasing from 1 - the array part, which the traversal visits first
+ * and in order - go to the array section, a gap between two of them as
+ * NIL items; the first key that is not (or a gap that would make holes
+ * outnumber the values by more than HOLE_SLACK: keys 1, 2, 4... 2^40 are
+ * not an array) ends it, and every key from there goes as a pair.  Any
+ * traversal order gives a correct message; this one gives a compact one.
  *
- * narr comes from lua_rawlen: a border n (t[n] ~= nil, t[n + 1] == nil).
- * t[1..n] may have holes, written as NIL items; where the holes outnumber
- * the values by more than HOLE_SLACK the section ends at the last value
- * before them, because a border can lie far beyond the element count
- * (keys 1, 2, 4, 8... 2^40 have the border 2^40).  So the section costs
- * O(elements), and narr is a key present in t.
+ * Why not lua_rawlen and lua_rawgeti for the array, then lua_next from
+ * the border n for the rest?  That skips the keys that come before n in
+ * traversal order, which are not all in 1..n when n sits in the hash part
+ * (t = {k = 1}; t[1] = 1 can put both there, k first).  Telling where n
+ * sits takes the same lua_next per element as this pass: lua_next(t, n + 1)
+ * on the absent n + 1 does not raise when n + 1 is an index of the array
+ * part - nor when it is a key deleted from the hash part, whose node keeps
+ * it (Lua 5.4 ltable.c findindex).  test_integer_keys_in_the_hash_part has
+ * such tables.
  *
- * The other keys: lua_next from the key narr visits every key after it in
- * traversal order, and skips those in 1..narr (written already).  Keys
- * BEFORE narr in that order are the rest of 1..narr - when narr sits in
- * the table's array part, which the traversal visits first and in order -
- * but the manual leaves the order unspecified, and narr can sit in the
- * hash part ({[1] = a, [2] = b} puts both there).  So it is checked: with
- * A values in the section and S keys of 1..narr met after narr, narr must
- * be the (A - S)th key from the start; then those A - S keys are exactly
- * the remaining keys of 1..narr.  If not, the keys up to narr are walked
- * again, with the others written (enc_prefix).
- *
- * The check costs a lua_next per element, about as much as reading the
- * element.  There is no cheaper proof through the API that narr sits in
- * the array part: lua_next(t, n + 1) on the absent n + 1 does not raise
- * when n + 1 is an index of the array part - nor when it is a key that
- * was deleted from the hash part, whose node keeps it (Lua 5.4 ltable.c
- * findindex); test_integer_keys_in_the_hash_part has such tables. */
+ * Numbers in the array section go as runs (NRUN): 8 raw bytes each, an
+ * integer/float bitmap per 64 - no tag to write or to switch on.  Cost
+ * per integer element: lua_next, lua_isinteger and lua_tointegerx on the
+ * key and on the value, and a lua_pushvalue of the key (cheaper than
+ * popping the value; the stack is cut back every 16 steps). */
 
-#define BATCH 32                /* array slots on the stack at once */
 #define HOLE_SLACK 8
 #define MAX_ARRAY (INT_MAX - 1) /* longest array section (lua_createtable's int) */
+#define RUN_MIN 4               /* shorter runs are rewritten as items */
 #define FLAT_MIN 16             /* flat arrays built on the stack: from... */
 #define FLAT_MAX 100000         /* ...to (stack slots, and their memory) */
+#define CUT_EVERY 16            /* steps between cutting the stack back */
 
-/* End the run whose count is at offset `at` (0: none) holding n values of
- * `tag`.  A run of one value becomes a plain item (no longer than it was),
- * so alternating integers and floats cost no more than items. */
-static void run_close(encoder *e, size_t at, uint32_t n, unsigned char tag)
+/* An open NRUN: where its count and current bitmap are, what it holds. */
+typedef struct run {
+	size_t at;                  /* offset of the count; 0: no run open */
+	size_t bm;                  /* offset of the current block's bitmap */
+	uint32_t n;                 /* values so far */
+	uint64_t bits;              /* the current block's bitmap so far */
+} run;
+
+/* Append a number (8 bytes at v, integer if isint) to the run: the rare
+ * cases (no run open, block full, buffer full).  0 or E_NOMEM. */
+static int run_put_slow(encoder *e, run *r, const void *v, int isint)
 {
-	if (at == 0)
-		return;
-	if (n > 1) {
-		memcpy(e->buf + at, &n, sizeof n);
-		return;
+	if (r->at == 0) {
+		if (need(e, 1 + 4 + 8 + 8))
+			return E_NOMEM;
+		put_u8(e, T_NRUN);
+		r->at = e->len;
+		r->bm = e->len + 4;
+		r->n = 0;
+		r->bits = 0;
+		e->len += 4 + 8;
+	} else if ((r->n & 63) == 0) {  /* block full: store it, open one */
+		if (need(e, 8 + 8))
+			return E_NOMEM;
+		memcpy(e->buf + r->bm, &r->bits, 8);
+		r->bm = e->len;
+		r->bits = 0;
+		e->len += 8;
+	} else if (need(e, 8)) {
+		return E_NOMEM;
 	}
-	unsigned char *p = e->buf + at - 1;
-	if (tag == T_IRUN) {
-		lua_Integer v;
-		memcpy(&v, p + 5, sizeof v);
-		p = put_int(p, v);
+	memcpy(e->buf + e->len, v, 8);
+	e->len += 8;
+	r->bits |= (uint64_t)isint << (r->n & 63);
+	r->n++;
+	return 0;
+}
+
+/* The common case inline: a run open, room in its block and the buffer. */
+static inline int run_put(encoder *e, run *r, const void *v, int isint)
+{
+	if (r->at == 0 || (r->n & 63) == 0 || e->cap - e->len < 8)
+		return run_put_slow(e, r, v, isint);
+	memcpy(e->buf + e->len, v, 8);
+	e->len += 8;
+	r->bits |= (uint64_t)isint << (r->n & 63);
+	r->n++;
+	return 0;
+}
+
+/* Close the run: store its count and last bitmap, or, if it is short,
+ * rewrite its values as plain items (never longer: 13 + 8n bytes become
+ * at most 9n).  Cannot fail. */
+static void run_close(encoder *e, run *r)
+{
+	if (r->at == 0)
+		return;
+	if (r->n >= RUN_MIN) {
+		memcpy(e->buf + r->at, &r->n, 4);
+		memcpy(e->buf + r->bm, &r->bits, 8);
 	} else {
-		lua_Number v;
-		memcpy(&v, p + 5, sizeof v);
-		p = put_float(p, v);
+		unsigned char vals[RUN_MIN * 8];
+		memcpy(vals, e->buf + r->at + 12, (size_t)r->n * 8);
+		unsigned char *p = e->buf + r->at - 1;
+		for (uint32_t j = 0; j < r->n; j++) {
+			if (r->bits >> j & 1) {
+				lua_Integer v;
+				memcpy(&v, vals + j * 8, 8);
+				p = put_int(p, v);
+			} else {
+				lua_Number v;
+				memcpy(&v, vals + j * 8, 8);
+				p = put_float(p, v);
+			}
+		}
+		e->len = (size_t)(p - e->buf);
 	}
-	e->len = (size_t)(p - e->buf);
+	r->at = 0;
 }
 
 /* Prepend "[i]" to the error path. */
@@ -719,227 +775,48 @@ static void path_index(encoder *e, lua_Integer i)
 	path_prepend(e, seg, (size_t)n);
 }
 
-/* Append to the open run at *wp the values at stack slots vi, vi + 1...
- * whose types (from lua_rawgeti) are types[0 .. n-1], while they are
- * integers (fill_ints) or floats (fill_floats); the first one is known to
- * be.  Returns how many were taken.  Room is the caller's.  The hot loops
- * of a big array: little state, so it stays in registers across the API
- * calls. */
-static int fill_ints(lua_State *L, int vi, const int *types, int n,
-		     unsigned char **wp)
-{
-	unsigned char *w = *wp;
-	const int *t = types, *end = types + n;
-	do {
-		lua_Integer v = lua_tointegerx(L, vi, NULL);
-		memcpy(w, &v, sizeof v);
-		w += sizeof v;
-		vi++;
-	} while (++t < end && *t == LUA_TNUMBER && lua_isinteger(L, vi));
-	*wp = w;
-	return (int)(t - types);
-}
+/* The array section being written (its length and value count live in
+ * the caller's locals: the hot loop's). */
+typedef struct asec {
+	lua_Integer holes;          /* slots of 1..narr without a value */
+	int flat;                   /* no table, function or userdata value */
+	run r;                      /* the open run of numbers */
+} asec;
 
-static int fill_floats(lua_State *L, int vi, const int *types, int n,
-		       unsigned char **wp)
-{
-	unsigned char *w = *wp;
-	const int *t = types, *end = types + n;
-	do {
-		lua_Number v = lua_tonumberx(L, vi, NULL);
-		memcpy(w, &v, sizeof v);
-		w += sizeof v;
-		vi++;
-	} while (++t < end && *t == LUA_TNUMBER && !lua_isinteger(L, vi));
-	*wp = w;
-	return (int)(t - types);
-}
-
-/* Write the array section of the table at idx, t[1..n] (n >= 1): sets
- * *narr (its length: 0, or a key present in t) and *nvals (values in it,
- * holes not counted).  0 or E_*; the stack is left as it was on success
- * (the caller resets it on failure).
- *
- * Numbers cost three API calls each (lua_rawgeti, lua_isinteger,
- * lua_tointegerx or lua_tonumberx) and 8 bytes appended to a run. */
-static int enc_array(encoder *e, int idx, lua_Integer n, int depth,
-		     uint32_t *narr, uint32_t *nvals, int *flat)
+/* Write the value at vi as slot k of the array section, which ends at
+ * narr (k > narr, the gap allowed by HOLE_SLACK): the general case.  0 or
+ * E_*. */
+static int array_put(encoder *e, asec *a, int vi, lua_Integer k,
+		     lua_Integer narr, int depth)
 {
 	lua_State *L = e->L;
-	int base = lua_gettop(L);
-	int types[BATCH];
-	size_t rat = 0;             /* the open run's count offset; 0: none */
-	uint32_t rn = 0;            /* values in it */
-	unsigned char rtag = 0;     /* its tag; 0: none */
-	int streak = 0;             /* in holes, which began after slot last */
-	size_t keep = 0;            /* ...whose items end at keep */
-	lua_Integer last = 0, holes = 0, vals = 0;
 	int rc;
-	for (lua_Integer i = 1; i <= n; i += BATCH) {
-		int b = n - i + 1 < BATCH ? (int)(n - i + 1) : BATCH;
-		for (int j = 0; j < b; j++)
-			types[j] = lua_rawgeti(L, idx, i + j);
-		/* room for the b slots as numbers, each opening a run */
-		if ((rc = need(e, (size_t)b * 13)))
+	if (k > narr + 1) {         /* a gap: holes */
+		run_close(e, &a->r);
+		if ((rc = need(e, (size_t)(k - narr - 1))))
 			return rc;
-		int j = 0;
-		while (j < b) {
-			int vi = base + 1 + j;
-			if (types[j] == LUA_TNUMBER) {
-				int isint = lua_isinteger(L, vi);
-				unsigned char tag = isint ? T_IRUN : T_FRUN;
-				if (tag != rtag) {
-					run_close(e, rat, rn, rtag);
-					put_u8(e, tag);
-					rat = e->len;
-					rn = 0;
-					rtag = tag;
-					e->len += 4;
-				}
-				unsigned char *w = e->buf + e->len;
-				int k = isint ? fill_ints(L, vi, types + j, b - j, &w)
-					      : fill_floats(L, vi, types + j, b - j, &w);
-				e->len = (size_t)(w - e->buf);
-				rn += (uint32_t)k;
-				vals += k;
-				j += k;
-				streak = 0;
-				continue;
-			}
-			/* anything else: a plain item */
-			run_close(e, rat, rn, rtag);
-			rat = rtag = 0;
-			if (types[j] == LUA_TNIL) {
-				if (!streak) {
-					streak = 1;
-					keep = e->len;
-					last = i + j - 1;
-				}
-				if (++holes > vals + HOLE_SLACK)
-					goto done;
-				put_u8(e, T_NIL);       /* room: this slot's 13 */
-			} else if ((rc = enc_typed(e, vi, types[j], depth + 1))) {
-				path_index(e, i + j);
-				return rc;
-			} else {
-				if (types[j] != LUA_TSTRING && types[j] != LUA_TBOOLEAN)
-					*flat = 0;
-				vals++;
-				streak = 0;
-			}
-			j++;
-			if ((rc = need(e, (size_t)(b - j) * 13)))
-				return rc;
-		}
-		lua_settop(L, base);
+		memset(e->buf + e->len, T_NIL, (size_t)(k - narr - 1));
+		e->len += (size_t)(k - narr - 1);
+		a->holes += k - narr - 1;
 	}
-done:
-	lua_settop(L, base);
-	run_close(e, rat, rn, rtag);
-	if (streak)                 /* drop the holes after the last value */
-		e->len = keep;
-	*narr = (uint32_t)(streak ? last : n);
-	*nvals = (uint32_t)vals;
-	return 0;
-}
-
-/* Write the pair on the stack (key at ki, value above it): 0 or E_*. */
-static int enc_pair(encoder *e, int ki, int depth)
-{
-	int rc;
-	if ((rc = enc_value(e, ki, depth + 1))) {
-		path_literal(e, ".<key>", "", "");
-		return rc;
-	}
-	if ((rc = enc_value(e, ki + 1, depth + 1))) {
-		path_key(e, ki);
-		return rc;
-	}
-	return 0;
-}
-
-/* Is the key at ki an integer in 1..narr? */
-static inline int in_array(lua_State *L, int ki, uint32_t narr)
-{
-	if (!lua_isinteger(L, ki))
-		return 0;
-	lua_Integer k = lua_tointegerx(L, ki, NULL);
-	return k >= 1 && k <= (lua_Integer)narr;
-}
-
-/* Walk the keys from the start of the traversal up to narr, writing those
- * outside 1..narr: the rare case where they are mixed.  0 or E_*. */
-static int enc_prefix(encoder *e, int idx, uint32_t narr, int depth,
-		      uint32_t *npairs)
-{
-	lua_State *L = e->L;
-	int ki = lua_gettop(L) + 1;
-	int rc;
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		if (in_array(L, ki, narr)) {
-			if (lua_tointegerx(L, ki, NULL) == (lua_Integer)narr)
-				break;
+	int t = lua_type(L, vi);
+	if (t == LUA_TNUMBER) {
+		int isint = lua_isinteger(L, vi);
+		if (isint) {
+			lua_Integer v = lua_tointegerx(L, vi, NULL);
+			rc = run_put(e, &a->r, &v, 1);
 		} else {
-			if ((rc = enc_pair(e, ki, depth)))
-				return rc;
-			(*npairs)++;
+			lua_Number v = lua_tonumberx(L, vi, NULL);
+			rc = run_put(e, &a->r, &v, 0);
 		}
-		lua_settop(L, ki);
+	} else {
+		run_close(e, &a->r);
+		if (t != LUA_TSTRING && t != LUA_TBOOLEAN)
+			a->flat = 0;
+		if ((rc = enc_typed(e, vi, t, depth + 1)))
+			path_index(e, k);
 	}
-	lua_settop(L, ki - 1);
-	return 0;
-}
-
-/* Write the keys of the table at idx that are not in its array section
- * 1..narr (which holds nvals values): sets *npairs.  0 or E_*. */
-static int enc_rest(encoder *e, int idx, uint32_t narr, uint32_t nvals,
-		    int depth, uint32_t *npairs)
-{
-	lua_State *L = e->L;
-	int top = lua_gettop(L);
-	int ki = top + 1;
-	uint32_t after = 0;         /* keys in 1..narr met after narr */
-	int rc;
-	*npairs = 0;
-	if (narr > 0)
-		lua_pushinteger(L, (lua_Integer)narr);
-	else
-		lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		if (narr > 0 && in_array(L, ki, narr)) {
-			after++;
-		} else {
-			if ((rc = enc_pair(e, ki, depth)))
-				return rc;
-			(*npairs)++;
-		}
-		lua_settop(L, ki);
-	}
-	if (narr == 0)
-		return 0;
-	/* Is narr the (nvals - after)th key?  (nvals > after: narr is one of
-	 * the values, and not met after itself.)  Each step leaves key and
-	 * value and pushes the key again (cheaper than popping the value);
-	 * every 16 steps the stack is cut back to the key. */
-	int pure = 0;
-	uint32_t want = nvals - after;
-	lua_pushnil(L);
-	for (uint32_t c = 1; lua_next(L, idx); c++) {
-		if (c == want) {
-			pure = lua_isinteger(L, -2)
-			       && lua_tointegerx(L, -2, NULL) == (lua_Integer)narr;
-			break;
-		}
-		if ((c & 15) == 0) {
-			lua_copy(L, -2, ki);
-			lua_settop(L, ki);
-		} else {
-			lua_pushvalue(L, -2);
-		}
-	}
-	lua_settop(L, top);
-	return pure ? 0 : enc_prefix(e, idx, narr, depth, npairs);
+	return rc;
 }
 
 static int enc_table(encoder *e, int idx, int depth)
@@ -956,29 +833,71 @@ static int enc_table(encoder *e, int idx, int depth)
 		return rc;
 	if (depth >= CHL_MSG_MAXDEPTH)
 		return e->err = E_DEPTH;
-	/* this level's batch + a leaf's 3 + a probe's 3 */
-	if (!lua_checkstack(L, BATCH + 8))
+	/* this level's 2 * CUT_EVERY + 1 + a leaf's 3 */
+	if (!lua_checkstack(L, 2 * CUT_EVERY + 8))
 		return e->err = E_STACK;
 	if ((rc = enc_number_obj(e, p)) || (rc = need(e, 9)))
 		return rc;
 	put_u8(e, T_TABLE);
 	size_t counts = e->len;
 	e->len += 8;
-	uint32_t narr = 0, nvals = 0, npairs = 0;
-	int flat = 1;
-	lua_Unsigned n = lua_rawlen(L, idx);
-	if (n > MAX_ARRAY)          /* the rest go as pairs */
-		n = MAX_ARRAY;
-	if (n > 0) {
-		if ((rc = enc_array(e, idx, (lua_Integer)n, depth, &narr, &nvals,
-				    &flat)))
+	asec a = { 0, 1, { 0, 0, 0, 0 } };
+	lua_Integer narr = 0, vals = 0;
+	uint32_t npairs = 0;
+	int inarr = 1, steps = 0;
+	int base = lua_gettop(L);
+	int ki = base + 1;          /* the key lua_next takes: on top */
+	lua_pushnil(L);
+	while (lua_next(L, idx)) {
+		if (inarr && lua_isinteger(L, ki)) {
+			lua_Integer k = lua_tointegerx(L, ki, NULL);
+			if (k == narr + 1 && lua_isinteger(L, ki + 1)) {
+				/* the hot path: the next integer of the array */
+				lua_Integer v = lua_tointegerx(L, ki + 1, NULL);
+				if (run_put(e, &a.r, &v, 1))
+					return E_NOMEM;
+				narr = k;
+				vals++;
+				goto next;
+			}
+			if (k > narr && k <= MAX_ARRAY
+			    && k - narr - 1 <= vals + HOLE_SLACK - a.holes) {
+				if ((rc = array_put(e, &a, ki + 1, k, narr, depth)))
+					return rc;
+				narr = k;
+				vals++;
+				goto next;
+			}
+		}
+		if (inarr) {
+			inarr = 0;
+			run_close(e, &a.r);
+		}
+		if ((rc = enc_value(e, ki, depth + 1))) {
+			path_literal(e, ".<key>", "", "");
 			return rc;
-		if (flat)
-			e->buf[counts - 1] = T_FTABLE;
+		}
+		if ((rc = enc_value(e, ki + 1, depth + 1))) {
+			path_key(e, ki);
+			return rc;
+		}
+		npairs++;
+	next:
+		if (++steps % CUT_EVERY) {  /* key and value stay; key again */
+			lua_pushvalue(L, ki);
+			ki += 2;
+		} else {
+			lua_copy(L, ki, base + 1);
+			lua_settop(L, base + 1);
+			ki = base + 1;
+		}
 	}
-	if ((rc = enc_rest(e, idx, narr, nvals, depth, &npairs)))
-		return rc;
-	memcpy(e->buf + counts, &narr, 4);
+	lua_settop(L, base);
+	run_close(e, &a.r);
+	if (narr > 0 && a.flat)
+		e->buf[counts - 1] = T_FTABLE;
+	uint32_t n32 = (uint32_t)narr;
+	memcpy(e->buf + counts, &n32, 4);
 	memcpy(e->buf + counts + 4, &npairs, 4);
 	return 0;
 }
@@ -1350,36 +1269,48 @@ static size_t get_size(reader *r)
 	return v;
 }
 
+/* Push the numbers of the NRUN at r->p; with t (a stack index) store each
+ * as t[*i], *i advancing, else leave them on the stack (room is the
+ * caller's).  Returns how many. */
+static uint32_t dec_run(reader *r, int t, uint32_t *i)
+{
+	lua_State *L = r->L;
+	const unsigned char *p = r->p + 1;
+	uint32_t count;
+	memcpy(&count, p, sizeof count);
+	p += sizeof count;
+	for (uint32_t c = 0; c < count;) {
+		uint64_t bits;
+		memcpy(&bits, p, sizeof bits);
+		p += sizeof bits;
+		uint32_t end = count - c <= 64 ? count : c + 64;
+		for (; c < end; c++, bits >>= 1, p += 8) {
+			if (bits & 1) {
+				lua_Integer v;
+				memcpy(&v, p, sizeof v);
+				lua_pushinteger(L, v);
+			} else {
+				lua_Number v;
+				memcpy(&v, p, sizeof v);
+				lua_pushnumber(L, v);
+			}
+			if (t)
+				lua_rawseti(L, t, (*i)++);
+		}
+	}
+	r->p = p;
+	return count;
+}
+
 /* Decode the array section of the table at t, slots 1..narr. */
 static void dec_array(reader *r, int t, uint32_t narr)
 {
 	lua_State *L = r->L;
 	uint32_t i = 1;
 	while (i <= narr) {
-		const unsigned char *p = r->p;
-		uint32_t count;
-		switch (*p) {
-		case T_IRUN:
-			memcpy(&count, p + 1, sizeof count);
-			p += 5;
-			for (uint32_t c = 0; c < count; c++, p += 8) {
-				lua_Integer v;
-				memcpy(&v, p, sizeof v);
-				lua_pushinteger(L, v);
-				lua_rawseti(L, t, i++);
-			}
-			r->p = p;
-			break;
-		case T_FRUN:
-			memcpy(&count, p + 1, sizeof count);
-			p += 5;
-			for (uint32_t c = 0; c < count; c++, p += 8) {
-				lua_Number v;
-				memcpy(&v, p, sizeof v);
-				lua_pushnumber(L, v);
-				lua_rawseti(L, t, i++);
-			}
-			r->p = p;
+		switch (*r->p) {
+		case T_NRUN:
+			dec_run(r, t, &i);
 			break;
 		case T_NIL:             /* a hole */
 			r->p++;
@@ -1420,32 +1351,9 @@ static void dec_flat_array(reader *r, uint32_t narr)
 	push_packer(L);
 	uint32_t i = 0;
 	while (i < narr) {
-		const unsigned char *p = r->p;
-		uint32_t count;
-		switch (*p) {
-		case T_IRUN:
-			memcpy(&count, p + 1, sizeof count);
-			p += 5;
-			for (uint32_t c = 0; c < count; c++, p += 8) {
-				lua_Integer v;
-				memcpy(&v, p, sizeof v);
-				lua_pushinteger(L, v);
-			}
-			r->p = p;
-			i += count;
-			break;
-		case T_FRUN:
-			memcpy(&count, p + 1, sizeof count);
-			p += 5;
-			for (uint32_t c = 0; c < count; c++, p += 8) {
-				lua_Number v;
-				memcpy(&v, p, sizeof v);
-				lua_pushnumber(L, v);
-			}
-			r->p = p;
-			i += count;
-			break;
-		default:                /* a scalar, or a hole's NIL */
+		if (*r->p == T_NRUN) {
+			i += dec_run(r, 0, NULL);
+		} else {                /* a scalar, or a hole's NIL */
 			dec_value(r);
 			i++;
 		}
