@@ -810,13 +810,105 @@ static int array_put(encoder *e, asec *a, int vi, lua_Integer k,
 			rc = run_put(e, &a->r, &v, 0);
 		}
 	} else {
-		run_close(e, &a->r);
-		if (t != LUA_TSTRING && t != LUA_TBOOLEAN)
+		if (a->r.at != 0)
+			run_close(e, &a->r);
+		if (t == LUA_TSTRING) {     /* inline: arrays of strings */
+			size_t len;
+			const char *str = lua_tolstring(L, vi, &len);
+			if ((rc = need(e, str_size(len))) == 0)
+				e->len = (size_t)(put_str(e->buf + e->len, str, len)
+						  - e->buf);
+			return rc;
+		}
+		if (t != LUA_TBOOLEAN)
 			a->flat = 0;
 		if ((rc = enc_typed(e, vi, t, depth + 1)))
 			path_index(e, k);
 	}
 	return rc;
+}
+
+/* Where a table's walk is: the stack and the array section. */
+typedef struct walk {
+	int base;                   /* the stack below the walk */
+	int ki;                     /* the current key (its value above it) */
+	int steps;                  /* elements met */
+	lua_Integer narr, vals;     /* the array section: last slot, values */
+} walk;
+
+/* Step the walk: keep the current key on top for lua_next (pushing it
+ * again is cheaper than popping the value; every CUT_EVERY steps the stack
+ * is cut back to it), then fetch the next element.  0 at the end. */
+static inline int walk_next(lua_State *L, int idx, walk *w)
+{
+	if (++w->steps % CUT_EVERY) {
+		lua_pushvalue(L, w->ki);
+		w->ki += 2;
+	} else {
+		lua_copy(L, w->ki, w->base + 1);
+		lua_settop(L, w->base + 1);
+		w->ki = w->base + 1;
+	}
+	return lua_next(L, idx);
+}
+
+/* What walk_nums left current. */
+enum { W_END, W_UNREAD, W_NOTINT, W_INT };
+
+/* The hot loop of a big array of numbers: while the current element is
+ * key narr + 1 with a number value and the open run has room in its block
+ * and the buffer, append it and step.  Returns W_END at the end of
+ * the table, else what it learnt of the element it did not take: nothing
+ * (W_UNREAD), that its key is not an integer (W_NOTINT) or is *k (W_INT).
+ * Its state lives in locals: five API calls an element leave few
+ * registers. */
+static int walk_nums(encoder *e, int idx, walk *wk, run *r, lua_Integer *k)
+{
+	lua_State *L = e->L;
+	walk w = *wk;
+	uint32_t n = r->n;
+	uint64_t bits = r->bits;
+	unsigned char *p = e->buf + e->len, *end = e->buf + e->cap;
+	int got;
+	for (;;) {
+		if ((n & 63) == 0 || end - p < 8) {
+			got = W_UNREAD;
+			break;
+		}
+		if (!lua_isinteger(L, w.ki)) {
+			got = W_NOTINT;
+			break;
+		}
+		*k = lua_tointegerx(L, w.ki, NULL);
+		if (*k != w.narr + 1) {
+			got = W_INT;
+			break;
+		}
+		if (lua_isinteger(L, w.ki + 1)) {
+			lua_Integer v = lua_tointegerx(L, w.ki + 1, NULL);
+			memcpy(p, &v, sizeof v);
+			bits |= (uint64_t)1 << (n & 63);
+		} else if (lua_type(L, w.ki + 1) == LUA_TNUMBER) {
+			lua_Number v = lua_tonumberx(L, w.ki + 1, NULL);
+			memcpy(p, &v, sizeof v);
+		} else {
+			got = W_INT;
+			break;
+		}
+		p += 8;
+		n++;
+		w.narr++;
+		w.vals++;
+		if (!walk_next(L, idx, &w)) {
+			got = W_END;
+			break;
+		}
+	}
+	*wk = w;
+	r->n = n;
+	r->bits = bits;
+	e->len = (size_t)(p - e->buf);
+	return got;
 }
 
 static int enc_table(encoder *e, int idx, int depth)
@@ -842,31 +934,35 @@ static int enc_table(encoder *e, int idx, int depth)
 	size_t counts = e->len;
 	e->len += 8;
 	asec a = { 0, 1, { 0, 0, 0, 0 } };
-	lua_Integer narr = 0, vals = 0;
 	uint32_t npairs = 0;
-	int inarr = 1, steps = 0;
-	int base = lua_gettop(L);
-	int ki = base + 1;          /* the key lua_next takes: on top */
+	int inarr = 1;
+	walk w;
+	w.base = lua_gettop(L);
+	w.ki = w.base + 1;          /* the key lua_next takes: on top */
+	w.steps = 0;
+	w.narr = w.vals = 0;
 	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		if (inarr && lua_isinteger(L, ki)) {
-			lua_Integer k = lua_tointegerx(L, ki, NULL);
-			if (k == narr + 1 && lua_isinteger(L, ki + 1)) {
-				/* the hot path: the next integer of the array */
-				lua_Integer v = lua_tointegerx(L, ki + 1, NULL);
-				if (run_put(e, &a.r, &v, 1))
-					return E_NOMEM;
-				narr = k;
-				vals++;
-				goto next;
-			}
-			if (k > narr && k <= MAX_ARRAY
-			    && k - narr - 1 <= vals + HOLE_SLACK - a.holes) {
-				if ((rc = array_put(e, &a, ki + 1, k, narr, depth)))
+	int more = lua_next(L, idx);
+	while (more) {
+		int got = W_UNREAD;
+		lua_Integer k = 0;
+		if (inarr && a.r.at != 0
+		    && (got = walk_nums(e, idx, &w, &a.r, &k)) == W_END)
+			break;
+		int ki = w.ki;
+		if (inarr && got == W_UNREAD && lua_isinteger(L, ki)) {
+			k = lua_tointegerx(L, ki, NULL);
+			got = W_INT;
+		}
+		if (inarr && got == W_INT) {
+			if (k > w.narr && k <= MAX_ARRAY
+			    && k - w.narr - 1 <= w.vals + HOLE_SLACK - a.holes) {
+				if ((rc = array_put(e, &a, ki + 1, k, w.narr, depth)))
 					return rc;
-				narr = k;
-				vals++;
-				goto next;
+				w.narr = k;
+				w.vals++;
+				more = walk_next(L, idx, &w);
+				continue;
 			}
 		}
 		if (inarr) {
@@ -882,16 +978,10 @@ static int enc_table(encoder *e, int idx, int depth)
 			return rc;
 		}
 		npairs++;
-	next:
-		if (++steps % CUT_EVERY) {  /* key and value stay; key again */
-			lua_pushvalue(L, ki);
-			ki += 2;
-		} else {
-			lua_copy(L, ki, base + 1);
-			lua_settop(L, base + 1);
-			ki = base + 1;
-		}
+		more = walk_next(L, idx, &w);
 	}
+	lua_Integer narr = w.narr;
+	int base = w.base;
 	lua_settop(L, base);
 	run_close(e, &a.r);
 	if (narr > 0 && a.flat)
