@@ -832,8 +832,8 @@ static int array_put(encoder *e, asec *a, int vi, lua_Integer k,
 typedef struct walk {
 	int base;                   /* the stack below the walk */
 	int ki;                     /* the current key (its value above it) */
-	int steps;                  /* elements met */
-	lua_Integer narr, vals;     /* the array section: last slot, values */
+	unsigned steps;             /* elements met */
+	lua_Integer narr;           /* the array section's last slot */
 } walk;
 
 /* Step the walk: keep the current key on top for lua_next (pushing it
@@ -862,25 +862,28 @@ enum { W_END, W_UNREAD, W_NOTINT, W_INT };
  * (W_UNREAD), that its key is not an integer (W_NOTINT) or is *k (W_INT).
  * Its state lives in locals: five API calls an element leave few
  * registers. */
-static int walk_nums(encoder *e, int idx, walk *wk, run *r, lua_Integer *k)
+static int walk_nums(encoder *e, int idx, walk *wk, run *r, lua_Integer *kp)
 {
 	lua_State *L = e->L;
 	walk w = *wk;
 	uint32_t n = r->n;
 	uint64_t bits = r->bits;
-	unsigned char *p = e->buf + e->len, *end = e->buf + e->cap;
-	int got;
-	for (;;) {
-		if ((n & 63) == 0 || end - p < 8) {
-			got = W_UNREAD;
-			break;
-		}
+	unsigned char *p = e->buf + e->len;
+	/* numbers that fit in the block and the buffer */
+	size_t room = 64 - (n & 63);
+	if ((n & 63) == 0)
+		room = 0;
+	if ((size_t)(e->cap - e->len) / 8 < room)
+		room = (e->cap - e->len) / 8;
+	int got = W_UNREAD;
+	while (room > 0) {
 		if (!lua_isinteger(L, w.ki)) {
 			got = W_NOTINT;
 			break;
 		}
-		*k = lua_tointegerx(L, w.ki, NULL);
-		if (*k != w.narr + 1) {
+		lua_Integer k = lua_tointegerx(L, w.ki, NULL);
+		if (k != w.narr + 1) {
+			*kp = k;
 			got = W_INT;
 			break;
 		}
@@ -892,13 +895,14 @@ static int walk_nums(encoder *e, int idx, walk *wk, run *r, lua_Integer *k)
 			lua_Number v = lua_tonumberx(L, w.ki + 1, NULL);
 			memcpy(p, &v, sizeof v);
 		} else {
+			*kp = k;
 			got = W_INT;
 			break;
 		}
 		p += 8;
 		n++;
-		w.narr++;
-		w.vals++;
+		room--;
+		w.narr = k;
 		if (!walk_next(L, idx, &w)) {
 			got = W_END;
 			break;
@@ -940,7 +944,7 @@ static int enc_table(encoder *e, int idx, int depth)
 	w.base = lua_gettop(L);
 	w.ki = w.base + 1;          /* the key lua_next takes: on top */
 	w.steps = 0;
-	w.narr = w.vals = 0;
+	w.narr = 0;
 	lua_pushnil(L);
 	int more = lua_next(L, idx);
 	while (more) {
@@ -956,11 +960,10 @@ static int enc_table(encoder *e, int idx, int depth)
 		}
 		if (inarr && got == W_INT) {
 			if (k > w.narr && k <= MAX_ARRAY
-			    && k - w.narr - 1 <= w.vals + HOLE_SLACK - a.holes) {
+			    && k - w.narr - 1 <= w.narr - 2 * a.holes + HOLE_SLACK) {
 				if ((rc = array_put(e, &a, ki + 1, k, w.narr, depth)))
 					return rc;
 				w.narr = k;
-				w.vals++;
 				more = walk_next(L, idx, &w);
 				continue;
 			}
