@@ -64,7 +64,7 @@
  * message of scalars only skips the encoder: one sizing pass, one malloc.
  *
  * Cost: per element of a big table, one lua_next plus a few API calls to
- * read the key and the value: about 250 instructions to encode an integer
+ * read the key and the value: about 230 instructions to encode an integer
  * element, 170 of them in the Lua API (see enc_table: the API has no
  * cheaper way to walk a table that may have a hash part, and no sound
  * shortcut to its array part); about 50 to decode one of a flat array,
@@ -667,18 +667,19 @@ static int enc_typed(encoder *e, int idx, int t, int depth);
  * Why not lua_rawlen and lua_rawgeti for the array, then lua_next from
  * the border n for the rest?  That skips the keys that come before n in
  * traversal order, which are not all in 1..n when n sits in the hash part
- * (t = {k = 1}; t[1] = 1 can put both there, k first).  Telling where n
- * sits takes the same lua_next per element as this pass: lua_next(t, n + 1)
- * on the absent n + 1 does not raise when n + 1 is an index of the array
- * part - nor when it is a key deleted from the hash part, whose node keeps
- * it (Lua 5.4 ltable.c findindex).  test_integer_keys_in_the_hash_part has
- * such tables.
+ * (t = {k = 1}; t[1] = 1 can put both there, k first).  Only a walk from
+ * the start tells where n sits, and it costs what this pass costs; no
+ * probe does: lua_next(t, n + 1) on the absent n + 1 does not raise when
+ * n + 1 is an index of the array part - nor when it is a key deleted from
+ * the hash part, whose node keeps it (Lua 5.4 ltable.c findindex).
+ * test_integer_keys_in_the_hash_part has such tables.
  *
  * Numbers in the array section go as runs (NRUN): 8 raw bytes each, an
  * integer/float bitmap per 64 - no tag to write or to switch on.  Cost
- * per integer element: lua_next, lua_isinteger and lua_tointegerx on the
- * key and on the value, and a lua_pushvalue of the key (cheaper than
- * popping the value; the stack is cut back every 16 steps). */
+ * per integer element (walk_nums): lua_next, lua_isinteger and
+ * lua_tointegerx on the key and on the value, and a lua_pushvalue of the
+ * key (cheaper than popping the value; the stack is cut back every 16
+ * steps) - about 170 instructions in the API, 60 around them. */
 
 #define HOLE_SLACK 8
 #define MAX_ARRAY (INT_MAX - 1) /* longest array section (lua_createtable's int) */
@@ -695,9 +696,10 @@ typedef struct run {
 	uint64_t bits;              /* the current block's bitmap so far */
 } run;
 
-/* Append a number (8 bytes at v, integer if isint) to the run: the rare
- * cases (no run open, block full, buffer full).  0 or E_NOMEM. */
-static int run_put_slow(encoder *e, run *r, const void *v, int isint)
+/* Append a number (8 bytes at v, integer if isint) to the run, opening a
+ * run or a block if needed: the cases walk_nums leaves (the first number,
+ * a full block or buffer, a number after a gap).  0 or E_NOMEM. */
+static int run_put(encoder *e, run *r, const void *v, int isint)
 {
 	if (r->at == 0) {
 		if (need(e, 1 + 4 + 8 + 8))
@@ -718,18 +720,6 @@ static int run_put_slow(encoder *e, run *r, const void *v, int isint)
 	} else if (need(e, 8)) {
 		return E_NOMEM;
 	}
-	memcpy(e->buf + e->len, v, 8);
-	e->len += 8;
-	r->bits |= (uint64_t)isint << (r->n & 63);
-	r->n++;
-	return 0;
-}
-
-/* The common case inline: a run open, room in its block and the buffer. */
-static inline int run_put(encoder *e, run *r, const void *v, int isint)
-{
-	if (r->at == 0 || (r->n & 63) == 0 || e->cap - e->len < 8)
-		return run_put_slow(e, r, v, isint);
 	memcpy(e->buf + e->len, v, 8);
 	e->len += 8;
 	r->bits |= (uint64_t)isint << (r->n & 63);

@@ -1120,6 +1120,11 @@ static void test_timing(void **state)
 	run(p->src, "local t = {}; for i = 1, 1000 do t[i] = i + 0.5 end; return t");
 	double floats = time_round_trips(p, 0.3,
 		"assert(#last == 1000 and last[1000] == 1000.5)");
+	run(p->src, "local t = {}\n"
+		    "for i = 1, 1000 do t[i] = i % 2 == 0 and i or i + 0.5 end\n"
+		    "return t");
+	double mixed = time_round_trips(p, 0.3,
+		"assert(#last == 1000 and math.type(last[1000]) == 'integer')");
 	run(p->src, "return 12345");
 	double one = time_round_trips(p, 0.2, "assert(last == 12345)");
 	run(p->src, "return 'short string'");
@@ -1130,6 +1135,8 @@ static void test_timing(void **state)
 	       ints, 1e6 / ints);
 	printf("transfer: 1000-float table   %.0f round trips/s (%.2f us each)\n",
 	       floats, 1e6 / floats);
+	printf("transfer: 1000-mixed table   %.0f round trips/s (%.2f us each)\n",
+	       mixed, 1e6 / mixed);
 	printf("transfer: one integer %.0f ns, short string %.0f ns, "
 	       "small record %.0f ns per round trip\n",
 	       1e9 / one, 1e9 / str, 1e9 / rec);
