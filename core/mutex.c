@@ -234,11 +234,21 @@ static void hand_off(chl_mutex *m)
 		pthread_mutex_unlock(&m->mu);
 		return;
 	}
-	if (chl_waitq_empty(&m->waiters) || chl_now() - w->n <= CHL_MUTEX_STARVE_NS)
-		atomic_fetch_and_explicit(&m->state, ~STARVING, memory_order_relaxed);
-	/* Release: the new owner's reads see the old owner's writes (through
-	 * the parker's wake as well, but say it here). */
-	atomic_fetch_or_explicit(&m->state, LOCKED, memory_order_release);
+	/* LOCKED set and STARVING (maybe) cleared in one step: between two
+	 * separate steps the word would show neither, and a barging locker's
+	 * try_take could take the mutex that is being handed to w - two
+	 * owners.  Release: the new owner's reads see the old owner's writes
+	 * (through the parker's wake as well, but say it here). */
+	{
+		unsigned clear = (chl_waitq_empty(&m->waiters) ||
+				  chl_now() - w->n <= CHL_MUTEX_STARVE_NS) ? STARVING : 0u;
+		unsigned old = atomic_load_explicit(&m->state, memory_order_relaxed);
+
+		while (!atomic_compare_exchange_weak_explicit(&m->state, &old,
+				(old | LOCKED) & ~clear, memory_order_release,
+				memory_order_relaxed))
+			;
+	}
 	w->ok = true;
 	w->index = 0;
 	w->status = CHL_OK;
