@@ -50,6 +50,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -578,8 +579,15 @@ static bool spin_for_work(struct worker *w)
 	for (i = 1; !atomic_load_explicit(&s->stop, memory_order_relaxed); i++) {
 		if ((k = work_count(s)) > 0)
 			break;
-		if ((i & 63) == 0 && chl_now() > until)
-			break;
+		if ((i & 63) == 0) {
+			if (chl_now() > until)
+				break;
+			/* On a crowded machine the spinner would burn the time
+			 * slice of the very thread that is about to make work:
+			 * offer the CPU now and then (a no-op when idle). */
+			if ((i & 1023) == 0)
+				sched_yield();
+		}
 		cpu_relax();
 	}
 	atomic_store(&s->nspinning, 0);
