@@ -80,7 +80,6 @@ chl_lua_wait *chl_lua_wait_prepare(lua_State *L, const char *reason)
 	chl_parker_prepare(wt->parker, reason);
 	wt->slot.kind = CHL_VAL_NIL;
 	wt->hook_ctx = NULL;
-	wt->extra = NULL;
 	return wt;
 }
 

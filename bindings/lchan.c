@@ -605,11 +605,6 @@ static int l_select(lua_State *L)
 	return sel_finish(L, s, rc, fired);
 }
 
-static int l_chan_call(lua_State *L)
-{
-	return l_chan_new(L);
-}
-
 static int l_go(lua_State *L);
 
 /* Once per process, before any goroutine (the interpreter and the module
@@ -631,7 +626,7 @@ int chl_open_chan(lua_State *L)
 	lua_pushcfunction(L, l_select);
 	lua_setfield(L, -2, "select");
 	lua_createtable(L, 0, 1);
-	lua_pushcfunction(L, l_chan_call);
+	lua_pushcfunction(L, l_chan_new);
 	lua_setfield(L, -2, "__call");
 	lua_setmetatable(L, -2);
 	return 1;

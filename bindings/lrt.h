@@ -65,7 +65,6 @@ typedef struct chl_lua_wait {
 	chl_lua_val slot;          /* a channel value in flight */
 	chl_ctx_hook hook;         /* for waits that a context can end */
 	chl_ctx *hook_ctx;         /* the context `hook` watches, or NULL */
-	void *extra;               /* free use by the binding (select scratch) */
 } chl_lua_wait;
 
 /* ---- the runtime ---- */

@@ -14,7 +14,6 @@
  * "chanlab: file:line: message"), 2 for panics and deadlocks.
  */
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

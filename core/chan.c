@@ -335,7 +335,9 @@ static int settle_parked(chl_chan *c, chl_waiter *w, chl_parker *p, bool armed)
 	return p->status;
 }
 
-int chl_chan_send_until(chl_chan *c, const void *elem, int64_t deadline_ns)
+/* Either operation on the calling thread, with an optional deadline.
+ * elem is only read when sending (the public send keeps it const). */
+static int block_until(chl_chan *c, bool send, void *elem, bool *ok, int64_t deadline_ns)
 {
 	chl_parker *p;
 	chl_waiter w;
@@ -345,16 +347,18 @@ int chl_chan_send_until(chl_chan *c, const void *elem, int64_t deadline_ns)
 	if (!c)
 		return CHL_NIL;
 	p = chl_thread_parker_self();
-	chl_parker_prepare(p, "chan send");
+	chl_parker_prepare(p, send ? "chan send" : "chan receive");
 	chl_waiter_init(&w, p, c);
 	if (armed)
 		chl_parker_arm_deadline(p, deadline_ns);
-	rc = chl_chan_send_begin(c, elem, &w);
+	rc = send ? chl_chan_send_begin(c, elem, &w) : chl_chan_recv_begin(c, elem, ok, &w);
 	if (rc == CHL_WAIT) {
 		chl_thread_park(p);
 		rc = settle_parked(c, &w, p, armed);
-		if (rc == CHL_OK)
+		if (rc == CHL_OK && send)
 			rc = w.status;
+		else if (rc == CHL_OK && ok)
+			*ok = w.ok;
 	} else if (armed) {
 		/* Done at once: the timer starts only at commit (waiter.h),
 		 * so there is nothing to stop, only the request to clear. */
@@ -363,32 +367,14 @@ int chl_chan_send_until(chl_chan *c, const void *elem, int64_t deadline_ns)
 	return rc;
 }
 
+int chl_chan_send_until(chl_chan *c, const void *elem, int64_t deadline_ns)
+{
+	return block_until(c, true, (void *)elem, NULL, deadline_ns);
+}
+
 int chl_chan_recv_until(chl_chan *c, void *elem, bool *ok, int64_t deadline_ns)
 {
-	chl_parker *p;
-	chl_waiter w;
-	bool armed = deadline_ns >= 0;
-	int rc;
-
-	if (!c)
-		return CHL_NIL;
-	p = chl_thread_parker_self();
-	chl_parker_prepare(p, "chan receive");
-	chl_waiter_init(&w, p, c);
-	if (armed)
-		chl_parker_arm_deadline(p, deadline_ns);
-	rc = chl_chan_recv_begin(c, elem, ok, &w);
-	if (rc == CHL_WAIT) {
-		chl_thread_park(p);
-		rc = settle_parked(c, &w, p, armed);
-		if (rc == CHL_OK && ok)
-			*ok = w.ok;
-	} else if (armed) {
-		/* Done at once: the timer starts only at commit (waiter.h),
-		 * so there is nothing to stop, only the request to clear. */
-		chl_parker_disarm(p);
-	}
-	return rc;
+	return block_until(c, false, elem, ok, deadline_ns);
 }
 
 int chl_chan_send(chl_chan *c, const void *elem)
