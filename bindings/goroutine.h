@@ -30,6 +30,7 @@ struct goroutine {
 	volatile sig_atomic_t in_lua; /* inside lua_resume: the SIGURG handler
 	                                 may set a hook on L */
 	const char *block_reason;  /* blocked on a thread parker (fallback) */
+	void *sel_scratch;         /* its state's select scratch (lchan.c), once known */
 	char created[96];          /* "file:line" of the go() call that made it */
 };
 

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "goroutine.h"
 #include "lchan.h"
 
 static void val_free(chl_lua_val *v)
@@ -400,7 +401,15 @@ static const luaL_Reg chan_methods[] = {
  * (a park yields or blocks the whole state), and the chosen function runs
  * only after the select let go of it.  A select that raised half-way (a
  * value that cannot cross) leaves messages behind; the next select, or
- * __gc, frees them. */
+ * __gc, frees them.
+ *
+ * A goroutine keeps a pointer to its state's scratch (g->sel_scratch),
+ * saving the registry lookup; the registry keeps the scratch alive, and
+ * a park passes it to select_k as the continuation's context.
+ *
+ * Stack of a select: 1 the select table, 2..4 the keys "recv", "send"
+ * and "default", then the case tables (CASE_BASE + i for case i,
+ * 0-based), kept there so the fired case's function is one lookup away. */
 typedef struct sel {
 	chl_select_state st;
 	int n;                     /* cases in use */
@@ -412,11 +421,11 @@ typedef struct sel {
 
 static char sel_key;           /* registry: this state's scratch */
 
-/* The keys of a select table, kept as the scratch's user values. */
-static const char *const sel_keys[4] = { "recv", "send", "value", "default" };
-enum { K_RECV = 3, K_SEND, K_VALUE, K_DEFAULT };   /* their stack slots */
+enum { K_RECV = 2, K_SEND, K_DEFAULT, CASE_BASE };
 
-/* t[key] without metamethods, key being one of the K_ slots. */
+/* t[key] without metamethods, key being one of the K_ slots: a copy of a
+ * pushed key and lua_rawget cost about half a lua_getfield, whose literal
+ * is looked up in the string cache each time (9 lookups a 4-case select). */
 static int sel_get(lua_State *L, int t, int key)
 {
 	lua_pushvalue(L, key);
@@ -430,6 +439,7 @@ static void sel_release(sel *s, int keep)
 	for (i = 0; i < s->n; i++)
 		if (i != keep && s->cases[i].chan && s->cases[i].dir == CHL_SELECT_SEND)
 			val_free(&s->slots[i]);
+	s->n = 0;                  /* released: the next select starts clean */
 	if (s->st_live) {
 		chl_select_state_free(&s->st);
 		s->st_live = false;
@@ -444,13 +454,17 @@ static int sel_gc(lua_State *L)
 	return 0;
 }
 
-/* Push this state's scratch with room for n cases, emptied. */
+/* This state's scratch with room for n cases, emptied. */
 static sel *sel_scratch(lua_State *L, int n)
 {
-	sel *s = NULL;
+	goroutine *g = chl_lua_goroutine(L);
+	sel *s = g ? g->sel_scratch : NULL;
 
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sel_key) == LUA_TUSERDATA)
-		s = lua_touserdata(L, -1);
+	if (!s) {
+		if (lua_rawgetp(L, LUA_REGISTRYINDEX, &sel_key) == LUA_TUSERDATA)
+			s = lua_touserdata(L, -1);
+		lua_pop(L, 1);
+	}
 	if (s && s->cap >= n) {
 		sel_release(s, -1);
 	} else {
@@ -458,8 +472,7 @@ static sel *sel_scratch(lua_State *L, int n)
 		size_t size = sizeof(sel) + (size_t)cap * (sizeof(chl_select_case) +
 		                                           sizeof(chl_lua_val));
 
-		lua_pop(L, 1);
-		s = lua_newuserdatauv(L, size, 4);
+		s = lua_newuserdatauv(L, size, 0);
 		memset(s, 0, sizeof *s);
 		s->cap = cap;
 		s->cases = (chl_select_case *)(s + 1);
@@ -468,17 +481,10 @@ static sel *sel_scratch(lua_State *L, int n)
 		lua_pushcfunction(L, sel_gc);
 		lua_setfield(L, -2, "__gc");
 		lua_setmetatable(L, -2);
-		for (int k = 0; k < 4; k++) {
-			lua_pushstring(L, sel_keys[k]);
-			lua_setiuservalue(L, -2, k + 1);
-		}
-		lua_pushvalue(L, -1);
 		lua_rawsetp(L, LUA_REGISTRYINDEX, &sel_key);
 	}
-	/* The case keys as Lua strings at indices 3..6: a lua_getfield with
-	 * a C string would intern it again for every case of every select. */
-	for (int k = 1; k <= 4; k++)
-		lua_getiuservalue(L, 2, k);
+	if (g)
+		g->sel_scratch = s;
 	s->n = 0;
 	memset(s->slots, 0, (size_t)n * sizeof *s->slots);
 	return s;
@@ -515,10 +521,7 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 	/* the fired send's message now belongs to the receiver */
 	sel_release(s, fired);
 	base = lua_gettop(L);
-	lua_rawgeti(L, 1, fired + 1);
-	lua_rawgeti(L, -1, 1);
-	lua_remove(L, -2);
-	if (lua_type(L, -1) != LUA_TFUNCTION) {
+	if (lua_rawgeti(L, CASE_BASE + fired, 1) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
 		lua_pushinteger(L, fired + 1);
 		nargs = 1;
@@ -536,11 +539,10 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 
 static int select_k(lua_State *L, int status, lua_KContext ctx)
 {
-	sel *s = lua_touserdata(L, 2);
+	sel *s = (sel *)ctx;
 	int fired = -1, rc;
 
 	(void)status;
-	(void)ctx;
 	rc = chl_select_end(&s->st, s->cases, s->n, &fired);
 	return sel_finish(L, s, rc, fired);
 }
@@ -551,9 +553,9 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 	chl_select_case *sc = &s->cases[i - 1];
 	int t;
 
+	t = CASE_BASE + i - 1;
 	if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
 		luaL_error(L, "select: case #%d is not a table", i);
-	t = lua_gettop(L);
 	sc->chan = NULL;           /* disabled unless recv or send is given */
 	sc->dir = CHL_SELECT_RECV;
 	sc->elem = &s->slots[i - 1];
@@ -563,18 +565,17 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 		sc->dir = CHL_SELECT_RECV;
 		if (sel_get(L, t, K_SEND) != LUA_TNIL)
 			luaL_error(L, "select: case #%d has both recv and send", i);
-		lua_pop(L, 1);
 	} else if (sel_get(L, t, K_SEND) != LUA_TNIL) {
 		chl_chan *c = chl_lua_check_chan(L, -1);
 
 		check_sendable(L, c);
-		sel_get(L, t, K_VALUE);
+		lua_getfield(L, t, "value");
 		val_encode(L, lua_gettop(L), &s->slots[i - 1]);
 		lua_pop(L, 1);
 		sc->chan = c;
 		sc->dir = CHL_SELECT_SEND;
 	}
-	lua_settop(L, t - 1);
+	lua_settop(L, t);          /* the case table stays, at t */
 }
 
 static int l_select(lua_State *L)
@@ -587,13 +588,16 @@ static int l_select(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	n = (int)lua_rawlen(L, 1);
-	s = sel_scratch(L, n);     /* at index 2, the keys at 3..6 */
+	luaL_checkstack(L, n + 8, "too many select cases");
+	lua_pushliteral(L, "recv");
+	lua_pushliteral(L, "send");
+	lua_pushliteral(L, "default");
+	s = sel_scratch(L, n);
 	for (i = 1; i <= n; i++) {
 		sel_read_case(L, s, i);
 		s->n = i;          /* what sel_gc must free if a later case raises */
 	}
-	sel_get(L, 1, K_DEFAULT);
-	nonblock = !lua_isnil(L, -1);
+	nonblock = sel_get(L, 1, K_DEFAULT) != LUA_TNIL;
 	lua_pop(L, 1);
 	if (chl_select_state_init(&s->st, n) != CHL_OK)
 		return luaL_error(L, "out of memory");
@@ -601,7 +605,7 @@ static int l_select(lua_State *L)
 	wt = chl_lua_wait_prepare(L, n ? "select" : "select (no cases)");
 	rc = chl_select_begin(&s->st, s->cases, n, nonblock, wt->parker, &fired);
 	if (rc == CHL_WAIT)
-		return chl_lua_park(L, wt, 0, select_k);
+		return chl_lua_park(L, wt, (lua_KContext)s, select_k);
 	return sel_finish(L, s, rc, fired);
 }
 

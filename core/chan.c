@@ -42,9 +42,11 @@ struct chl_chan {
 	size_t cap;                  /* fixed at creation; 0 = unbuffered */
 	void (*free_elem)(void *);   /* set before sharing; used by the last release */
 	atomic_uintptr_t tag;        /* the owner's label (the Lua side: element kind) */
-	size_t count;                /* mu: values in the ring */
+	atomic_size_t count;         /* mu: values in the ring; also read
+	                                without it by chl_chan_ready_hint, so
+	                                relaxed atomics (count_of, count_set) */
 	size_t head;                 /* mu: slot of the oldest value */
-	bool closed;                 /* mu */
+	atomic_bool closed;          /* mu; as count */
 	chl_waitq sendq;             /* mu: parked senders (w->elem = value) */
 	chl_waitq recvq;             /* mu: parked receivers (w->elem = slot) */
 	_Alignas(max_align_t) unsigned char buf[]; /* mu: cap * elem_size bytes */
@@ -58,6 +60,23 @@ static inline unsigned char *slot(chl_chan *c, size_t i)
 static inline size_t ring_next(const chl_chan *c, size_t i)
 {
 	return i + 1 == c->cap ? 0 : i + 1;
+}
+
+/* count and closed are written under mu only; relaxed atomics let the
+ * hint read them without it (on x86 these are plain loads and stores). */
+static inline size_t count_of(const chl_chan *c)
+{
+	return atomic_load_explicit(&c->count, memory_order_relaxed);
+}
+
+static inline void count_set(chl_chan *c, size_t n)
+{
+	atomic_store_explicit(&c->count, n, memory_order_relaxed);
+}
+
+static inline bool is_closed(const chl_chan *c)
+{
+	return atomic_load_explicit(&c->closed, memory_order_relaxed);
 }
 
 /* Copy one element.  src NULL copies a zero value, dst NULL discards;
@@ -114,9 +133,9 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	c->cap = cap;
 	c->free_elem = NULL;
 	atomic_init(&c->tag, 0);
-	c->count = 0;
+	atomic_init(&c->count, 0);
 	c->head = 0;
-	c->closed = false;
+	atomic_init(&c->closed, false);
 	c->sendq.head = c->sendq.tail = NULL;
 	c->recvq.head = c->recvq.tail = NULL;
 	return c;
@@ -155,7 +174,7 @@ void chl_chan_release(chl_chan *c)
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (c->free_elem) {
-		for (i = 0, at = c->head; i < c->count; i++, at = ring_next(c, at))
+		for (i = 0, at = c->head; i < count_of(c); i++, at = ring_next(c, at))
 			c->free_elem(slot(c, at));
 	}
 	pthread_mutex_destroy(&c->mu);
@@ -179,26 +198,27 @@ int chl_chan_send_locked(chl_chan *c, const void *elem, chl_waiter **wake)
 	chl_waiter *r;
 
 	*wake = NULL;
-	if (c->closed)
+	if (is_closed(c))
 		return CHL_CLOSED;
 	r = chl_waitq_claim_first(&c->recvq);
 	if (r) {
 		/* A live receiver is parked only on an empty ring, so the value
 		 * goes straight into its slot (FIFO is kept: nothing older). */
-		chl_assert(c->count == 0);
+		chl_assert(count_of(c) == 0);
 		put(c, r->elem, elem);
 		r->ok = true;
 		r->status = CHL_OK;
 		*wake = r;
 		return CHL_OK;
 	}
-	if (c->count < c->cap) {
-		size_t at = c->head + c->count;
+	size_t n = count_of(c);
+	if (n < c->cap) {
+		size_t at = c->head + n;
 
 		if (at >= c->cap)
 			at -= c->cap;
 		put(c, slot(c, at), elem);
-		c->count++;
+		count_set(c, n + 1);
 		return CHL_OK;
 	}
 	return CHL_WOULDBLOCK;
@@ -217,7 +237,7 @@ int chl_chan_recv_locked(chl_chan *c, void *elem, bool *ok, chl_waiter **wake)
 			/* A live sender is parked only on a full ring: take the
 			 * oldest value, and the sender's value becomes the newest,
 			 * in the slot just freed (head moves on, count stays). */
-			chl_assert(c->count == c->cap);
+			chl_assert(count_of(c) == c->cap);
 			put(c, elem, slot(c, c->head));
 			put(c, slot(c, c->head), s->elem);
 			c->head = ring_next(c, c->head);
@@ -227,19 +247,29 @@ int chl_chan_recv_locked(chl_chan *c, void *elem, bool *ok, chl_waiter **wake)
 		*ok = true;
 		return CHL_OK;
 	}
-	if (c->count > 0) {
+	size_t n = count_of(c);
+	if (n > 0) {
 		put(c, elem, slot(c, c->head));
 		c->head = ring_next(c, c->head);
-		c->count--;
+		count_set(c, n - 1);
 		*ok = true;
 		return CHL_OK;
 	}
-	if (c->closed) {
+	if (is_closed(c)) {
 		put(c, elem, NULL);
 		*ok = false;
 		return CHL_OK;
 	}
 	return CHL_WOULDBLOCK;
+}
+
+bool chl_chan_ready_hint(const chl_chan *c, bool send)
+{
+	if (c->cap == 0)
+		return false;       /* its readiness is a queue: no cheap look */
+	if (is_closed(c))
+		return true;
+	return send ? count_of(c) < c->cap : count_of(c) > 0;
 }
 
 void chl_chan_enqueue_locked(chl_chan *c, chl_waiter *w, bool send)
@@ -427,11 +457,11 @@ int chl_chan_close(chl_chan *c)
 	if (!c)
 		return CHL_CLOSE_NIL;
 	chl_chan_lock(c);
-	if (c->closed) {
+	if (is_closed(c)) {
 		chl_chan_unlock(c);
 		return CHL_CLOSE_CLOSED;
 	}
-	c->closed = true;
+	atomic_store_explicit(&c->closed, true, memory_order_relaxed);
 	/* Claim every live waiter and fill in its result under the lock;
 	 * chain them through their (now unused) queue links and wake them
 	 * after unlocking.  Receivers first, each queue in FIFO order. */
@@ -469,7 +499,7 @@ size_t chl_chan_len(chl_chan *c)
 	if (!c)
 		return 0;
 	chl_chan_lock(c);
-	n = c->count;
+	n = count_of(c);
 	chl_chan_unlock(c);
 	return n;
 }
@@ -491,7 +521,7 @@ bool chl_chan_is_closed(chl_chan *c)
 	if (!c)
 		return false;
 	chl_chan_lock(c);
-	closed = c->closed;
+	closed = is_closed(c);
 	chl_chan_unlock(c);
 	return closed;
 }

@@ -126,6 +126,11 @@ void chl_chan_unlock(chl_chan *c);
 int chl_chan_send_locked(chl_chan *c, const void *elem, chl_waiter **wake);
 /* CHL_OK with *ok (value / closed and drained), CHL_WOULDBLOCK. */
 int chl_chan_recv_locked(chl_chan *c, void *elem, bool *ok, chl_waiter **wake);
+/* Without the lock, a look that may be stale as soon as it is read: would
+ * a send (send true) or receive on c proceed now?  Only for buffered
+ * channels (an unbuffered one's readiness is a waiter queue: false).  A
+ * wrong "yes" costs one locked attempt, a wrong "no" the full protocol. */
+bool chl_chan_ready_hint(const chl_chan *c, bool send);
 /* Queue w (w->elem already set) as a sender (send true) or receiver. */
 void chl_chan_enqueue_locked(chl_chan *c, chl_waiter *w, bool send);
 /* Unlink w if still queued; idempotent. */

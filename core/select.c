@@ -1,6 +1,7 @@
 /*
  * select.c - Go's select (runtime/select.go is the model), one static
- * function per pass: poll_cases (1), enqueue_cases (2), dequeue_losers (3).
+ * function per pass: try_ready_cases (0, ours), poll_cases (1),
+ * enqueue_cases (2), dequeue_losers (3).
  *
  * Invariants:
  *  - Channel locks are taken in address order, each channel once, and all
@@ -115,12 +116,12 @@ static int cmp_chan(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Fill st->locks with the distinct channels of the enabled cases in
- * address order, and st->poll with the enabled cases in random order.
- * Returns how many cases are enabled.  O(n) plus the sort. */
+/* Fill st->poll with the enabled cases in random order and st->locks
+ * with their channels (unsorted: order_locks sorts them when the locks
+ * are needed).  Returns how many cases are enabled.  O(n). */
 static int plan(chl_select_state *st, const chl_select_case *cases, int n)
 {
-	int npoll = 0, nl = 0;
+	int npoll = 0;
 
 	for (int i = 0; i < n; i++) {
 		if (!cases[i].chan)
@@ -130,9 +131,19 @@ static int plan(chl_select_state *st, const chl_select_case *cases, int n)
 
 		st->poll[npoll] = st->poll[j];
 		st->poll[j] = i;
+		st->locks[npoll] = cases[i].chan;
 		npoll++;
-		st->locks[nl++] = cases[i].chan;
 	}
+	st->nlocks = npoll;
+	return npoll;
+}
+
+/* Sort st->locks by address and drop repeats: the one global lock order
+ * (sched.h), each channel once.  Insertion sort for the usual few. */
+static void order_locks(chl_select_state *st)
+{
+	int nl = st->nlocks;
+
 	if (nl <= 16) {
 		for (int i = 1; i < nl; i++) {
 			chl_chan *c = st->locks[i];
@@ -150,7 +161,6 @@ static int plan(chl_select_state *st, const chl_select_case *cases, int n)
 		if (st->nlocks == 0 || st->locks[st->nlocks - 1] != st->locks[i])
 			st->locks[st->nlocks++] = st->locks[i];
 	}
-	return npoll;
 }
 
 /* Take every channel lock of the plan, in address order (the one global
@@ -175,6 +185,37 @@ static void unlock_cb(void *arg)
 }
 
 /* ---- the three passes ---- */
+
+/* Pass 0: without the shared locks, try in poll order each case whose
+ * channel looks ready (chl_chan_ready_hint), under that channel's lock
+ * alone.  Each try is a whole operation, so firing here is a select that
+ * found that case ready: the same outcome pass 1 could give, for one lock
+ * instead of all of them.  A buffered channel that is seldom empty (a
+ * busy producer) is the common case.  Returns as poll_cases. */
+static int try_ready_cases(chl_select_state *st, chl_select_case *cases, int npoll,
+			   int *fired, chl_waiter **wake)
+{
+	for (int k = 0; k < npoll; k++) {
+		int i = st->poll[k];
+		chl_select_case *cs = &cases[i];
+		bool send = cs->dir == CHL_SELECT_SEND;
+		int rc;
+
+		if (!chl_chan_ready_hint(cs->chan, send))
+			continue;
+		chl_chan_lock(cs->chan);
+		if (send)
+			rc = chl_chan_send_locked(cs->chan, cs->elem, wake);
+		else
+			rc = chl_chan_recv_locked(cs->chan, cs->elem, &cs->ok, wake);
+		chl_chan_unlock(cs->chan);
+		if (rc != CHL_WOULDBLOCK) {
+			*fired = i;
+			return rc;
+		}
+	}
+	return CHL_WOULDBLOCK;
+}
 
 /* Pass 1: with every lock held, try the enabled cases in poll order; the
  * first that can proceed does.  Returns CHL_OK / CHL_CLOSED with *fired
@@ -252,6 +293,13 @@ int chl_select_begin(chl_select_state *st, chl_select_case *cases, int n,
 	bind(st);
 	st->parker = p;
 	npoll = plan(st, cases, n);
+	rc = try_ready_cases(st, cases, npoll, fired, &wake);
+	if (rc != CHL_WOULDBLOCK) {
+		if (wake)
+			chl_chan_wake(wake);
+		return rc;
+	}
+	order_locks(st);
 	lock_all(st);
 	rc = poll_cases(st, cases, npoll, fired, &wake);
 	if (rc != CHL_WOULDBLOCK || nonblock) {
