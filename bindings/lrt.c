@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "goroutine.h"
 
 struct chl_rt {
@@ -137,6 +138,67 @@ static int handle_eq(lua_State *L)
 	return 1;
 }
 
+/* Every registered type, for resolve_method; filled at startup. */
+#define MAX_LUA_TYPES 32
+static const chl_lua_type *lua_types[MAX_LUA_TYPES];
+static int nlua_types;
+
+/* The method t has under name, or NULL. */
+static lua_CFunction find_method(const chl_lua_type *t, const char *name)
+{
+	for (const luaL_Reg *r = t->methods; r && r->name; r++)
+		if (strcmp(r->name, name) == 0)
+			return r->func;
+	return NULL;
+}
+
+/* __index of the metatables' own metatable: a handle's metatable (which is
+ * also its method table) starts with the metamethods only, and a method is
+ * copied in by its first call here, with the metatable and the name.  A
+ * goroutine meets a handle type to call a method or two, and the rest of
+ * the methods would cost it their names and table slots: about 500 bytes
+ * a type, paid by every parked goroutine.  After the first call a method
+ * is a plain table hit again. */
+static int resolve_method(lua_State *L)
+{
+	const chl_lua_type *t = NULL;
+	lua_CFunction f = NULL;
+
+	if (lua_type(L, 2) != LUA_TSTRING)
+		return 0;
+	lua_pushliteral(L, "__name");
+	if (lua_rawget(L, 1) == LUA_TSTRING) {
+		const char *tname = lua_tostring(L, -1);
+
+		for (int i = 0; i < nlua_types && !t; i++)
+			if (strcmp(lua_types[i]->h.tname, tname) == 0)
+				t = lua_types[i];
+	}
+	lua_pop(L, 1);
+	if (!t || !(f = find_method(t, lua_tostring(L, 2))))
+		return 0;
+	lua_pushcfunction(L, f);
+	lua_pushvalue(L, 2);
+	lua_pushvalue(L, -2);
+	lua_rawset(L, 1);
+	return 1;
+}
+
+/* Push this state's { __index = resolve_method }, made on first use. */
+static char resolver_key;
+
+static void push_resolver(lua_State *L)
+{
+	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &resolver_key) != LUA_TNIL)
+		return;
+	lua_pop(L, 1);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, resolve_method);
+	lua_setfield(L, -2, "__index");
+	lua_pushvalue(L, -1);
+	lua_rawsetp(L, LUA_REGISTRYINDEX, &resolver_key);
+}
+
 /* Push t's metatable, making it in this state on first use.  It is kept
  * in the registry under its name (luaL_newmetatable, what transfer.c and
  * luaL_checkudata look for) and under t's address, which is what
@@ -148,14 +210,13 @@ static void push_metatable(lua_State *L, const chl_lua_type *t)
 		return;
 	lua_pop(L, 1);
 	if (luaL_newmetatable(L, t->h.tname)) {
-		/* One table is both the metatable and the method table: a
-		 * goroutine makes it for each type it meets, so it is kept
-		 * small (parked goroutines are counted by the hundred
-		 * thousand). */
+		/* One table is both the metatable and the method table; its
+		 * methods come in on first use (resolve_method). */
 		if (t->methods) {
-			luaL_setfuncs(L, t->methods, 0);
 			lua_pushvalue(L, -1);
 			lua_setfield(L, -2, "__index");
+			push_resolver(L);
+			lua_setmetatable(L, -2);
 		}
 		if (t->metamethods)
 			luaL_setfuncs(L, t->metamethods, 0);
@@ -213,5 +274,7 @@ void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t)
 
 void chl_lua_type_register(chl_lua_type *t)
 {
+	chl_assert(nlua_types < MAX_LUA_TYPES);
+	lua_types[nlua_types++] = t;
 	chl_handle_type_register(&t->h);
 }

@@ -30,13 +30,14 @@
 
 #include "chan.h"
 #include "check.h"
+#include "lock.h"
 
 /* Which queue a waiter is in (kept in chl_waiter.n, which the waiter
  * protocol leaves to the primitive). */
 enum { QUEUE_RECV = 0, QUEUE_SEND = 1 };
 
 struct chl_chan {
-	pthread_mutex_t mu;          /* guards the fields marked "mu" */
+	chl_lock mu;                 /* guards the fields marked "mu" (lock.h) */
 	atomic_size_t refs;          /* references; atomic, no lock */
 	size_t elem_size;            /* fixed at creation */
 	size_t cap;                  /* fixed at creation; 0 = unbuffered */
@@ -93,28 +94,6 @@ static inline void put(const chl_chan *c, void *dst, const void *src)
 
 /* ---- life ---- */
 
-/* The channel lock is held for a few dozen instructions at a time, so a
- * contender does better to spin briefly than to sleep in the kernel:
- * glibc's adaptive mutex does that (bounded), and lifted a producer /
- * consumer pair on a cap-1024 channel from ~5 to ~8 M elements/s here.
- * Elsewhere, a plain mutex. */
-static int chan_mutex_init(pthread_mutex_t *mu)
-{
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-	pthread_mutexattr_t attr;
-	int rc;
-
-	if (pthread_mutexattr_init(&attr) != 0)
-		return -1;
-	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-	rc = pthread_mutex_init(mu, &attr);
-	pthread_mutexattr_destroy(&attr);
-	return rc;
-#else
-	return pthread_mutex_init(mu, NULL);
-#endif
-}
-
 chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 {
 	chl_chan *c;
@@ -124,10 +103,7 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	c = malloc(sizeof *c + cap * elem_size);
 	if (!c)
 		return NULL;
-	if (chan_mutex_init(&c->mu) != 0) {
-		free(c);
-		return NULL;
-	}
+	chl_lock_init(&c->mu);
 	atomic_init(&c->refs, 1);
 	c->elem_size = elem_size;
 	c->cap = cap;
@@ -177,7 +153,6 @@ void chl_chan_release(chl_chan *c)
 		for (i = 0, at = c->head; i < count_of(c); i++, at = ring_next(c, at))
 			c->free_elem(slot(c, at));
 	}
-	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
@@ -185,12 +160,12 @@ void chl_chan_release(chl_chan *c)
 
 void chl_chan_lock(chl_chan *c)
 {
-	pthread_mutex_lock(&c->mu);
+	chl_lock_acquire(&c->mu);
 }
 
 void chl_chan_unlock(chl_chan *c)
 {
-	pthread_mutex_unlock(&c->mu);
+	chl_lock_release(&c->mu);
 }
 
 int chl_chan_send_locked(chl_chan *c, const void *elem, chl_waiter **wake)

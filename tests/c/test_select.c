@@ -333,6 +333,66 @@ static void deadline_ends_a_blocked_select(void **state)
 	chl_chan_release(b);
 }
 
+/* Pass 0 (a case whose buffered channel looks ready, tried under its own
+ * lock) must do what pass 1 would: from a full ring with a parked sender,
+ * the oldest value, the sender's value moved in behind and the sender
+ * woken; from a closed, drained one, the zero value with ok false; and
+ * when nothing buffered is ready, pass 1 still finds an unbuffered
+ * sender. */
+static void *send_seven(void *arg)
+{
+	int v = 7;
+
+	return (void *)(intptr_t)chl_chan_send(arg, &v);
+}
+
+static void buffered_cases_taken_without_every_lock(void **state)
+{
+	chl_chan *full = chl_chan_new(sizeof(int), 1);
+	chl_chan *unbuf = chl_chan_new(sizeof(int), 0);
+	int v = 1, got = 0, fired;
+	bool ok;
+	void *rc;
+	pthread_t t;
+
+	(void)state;
+	assert_int_equal(chl_chan_send(full, &v), CHL_OK);
+	t = spawn(send_seven, full);
+	assert_true(wait_waiting(full, 1, 0));
+	chl_select_case cs[1] = { recv_case(full, &got) };
+	assert_int_equal(chl_select(cs, 1, false, -1, &fired), CHL_OK);
+	assert_int_equal(fired, 0);
+	assert_int_equal(got, 1);                  /* the oldest first */
+	assert_int_equal(pthread_join(t, &rc), 0);
+	assert_int_equal((intptr_t)rc, CHL_OK);    /* the sender was woken */
+	assert_int_equal(chl_chan_recv(full, &got, &ok), CHL_OK);
+	assert_true(ok);
+	assert_int_equal(got, 7);                  /* its value moved in */
+
+	/* full ring, no parked sender: the send case cannot fire; the
+	 * unbuffered sender's can, found by pass 1 */
+	assert_int_equal(chl_chan_send(full, &v), CHL_OK);
+	t = spawn(send_seven, unbuf);
+	assert_true(wait_waiting(unbuf, 1, 0));
+	got = 0;
+	chl_select_case mix[2] = { send_case(full, &v), recv_case(unbuf, &got) };
+	assert_int_equal(chl_select(mix, 2, false, -1, &fired), CHL_OK);
+	assert_int_equal(fired, 1);
+	assert_int_equal(got, 7);
+	assert_int_equal(pthread_join(t, &rc), 0);
+
+	assert_int_equal(chl_chan_recv(full, &got, &ok), CHL_OK);
+	assert_int_equal(chl_chan_close(full), CHL_OK);
+	got = 99;
+	cs[0] = recv_case(full, &got);
+	assert_int_equal(chl_select(cs, 1, false, -1, &fired), CHL_OK);
+	assert_int_equal(fired, 0);
+	assert_false(cs[0].ok);
+	assert_int_equal(got, 0);                  /* the zero value */
+	chl_chan_release(full);
+	chl_chan_release(unbuf);
+}
+
 static void send_case_on_closed_channel(void **state)
 {
 	chl_chan *open_empty = chl_chan_new(sizeof(int), 0);
@@ -605,6 +665,7 @@ int main(void)
 		cmocka_unit_test(many_cases_on_few_channels),
 		cmocka_unit_test(disabled_cases_never_fire),
 		cmocka_unit_test(deadline_ends_a_blocked_select),
+		cmocka_unit_test(buffered_cases_taken_without_every_lock),
 		cmocka_unit_test(send_case_on_closed_channel),
 		cmocka_unit_test(invalid_arguments),
 		cmocka_unit_test(two_phase_api),

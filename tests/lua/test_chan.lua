@@ -114,6 +114,31 @@ function TestChan.testToString()
   lu.assertEquals(tostring(ch), "chan(cap=4, len=1)")
 end
 
+function TestChan.testMethodsCopiedInOnFirstUse()
+  -- a handle's metatable gets each method when it is first looked up;
+  -- every way of reaching one gives the same function, in every goroutine
+  local ch = chan(2)
+  local mt = getmetatable(ch)
+  lu.assertNil(rawget(mt, "trysend"))     -- not used yet in this state
+  lu.assertIsFunction(ch.trysend)
+  lu.assertIs(rawget(mt, "trysend"), ch.trysend)
+  lu.assertIs(mt.cap, ch.cap)
+  lu.assertEquals(mt.cap(ch), 2)
+  lu.assertNil(ch.nosuchmethod)
+  lu.assertNil(ch[1])
+  lu.assertNil(ch.__gc_not_a_method)
+  local ok, err = pcall(function() return ch:nosuchmethod() end)
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "nosuchmethod")
+  local out = chan(1)
+  go(function(c, out)
+    local sent, n = c:trysend(5), c:len()
+    local ready, v = c:tryrecv()
+    out:send({ sent, n, ready, v, c:cap() })
+  end, ch, out)
+  lu.assertEquals(out:recv(), { true, 1, true, 5, 2 })
+end
+
 function TestChan.testHandlesCrossByReference()
   -- a channel sent over a channel is the same channel
   local carrier, inner = chan(1), chan(1)
