@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
+#include "arena.h"
 #include "lrt.h"
 
 struct goroutine {
@@ -23,6 +24,7 @@ struct goroutine {
 	bool started;              /* its first step has run */
 	chl_go_hooks hooks;        /* what the spawner added (wg:go, errgroup) */
 	size_t mem;                /* bytes its state holds (counting allocator) */
+	chl_arena *arena;          /* its state's small blocks (goroutine.c); may be NULL */
 	size_t mem_limit;          /* 0: none */
 	chl_lua_wait wait;         /* the wait in progress, when it parks */
 	bool wait_yields;          /* `wait` belongs to a park by yield */
@@ -31,7 +33,8 @@ struct goroutine {
 	                                 may set a hook on L */
 	const char *block_reason;  /* blocked on a thread parker (fallback) */
 	void *sel_scratch;         /* its state's select scratch (lchan.c), once known */
-	char created[96];          /* "file:line" of the go() call that made it */
+	const char *created;       /* "file:line" of the go() call that made it
+	                              (interned: chl_callsite) */
 };
 
 /* The interpreter's main goroutine (1): a state made now, on the calling
@@ -52,6 +55,9 @@ void chl_goroutine_preempt(chl_task *t);
  * program. */
 void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,
                         const chl_go_hooks *hooks);
+
+/* The process's one copy of a go() call site's text ("file:line"). */
+const char *chl_callsite(const char *site);
 
 /* The scheduler found every goroutine asleep: print the dump, exit 2. */
 void chl_rt_deadlock(chl_sched *s, void *ud);

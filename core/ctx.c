@@ -564,14 +564,19 @@ static void watch_fired(chl_ctx_hook *h, void *arg)
 
 /* Runs at commit (waiter.h), once the parker is parked and its waiter
  * queued: a hook added earlier could ready a task that is still running.
- * A context done in between ends the wait here. */
+ * A context done in between ends the wait here, with the error its
+ * canceler decided - not chl_ctx_err, which stays 0 until done is closed
+ * (step 2): a wait ended with status 0 reads as a success (a semaphore
+ * acquire returned OK holding no tokens; test_sem's stress caught it
+ * under ThreadSanitizer). */
 static void watch_commit(void *arg)
 {
 	chl_ctx_hook *h = arg;
 	chl_parker *p = h->arg;
 
 	if (!chl_ctx_hook_add(h->watching, h) && chl_parker_claim(p))
-		chl_parker_complete(p, NULL, chl_ctx_err(h->watching));
+		chl_parker_complete(p, NULL,
+			atomic_load_explicit(&h->owner->decided, memory_order_acquire));
 }
 
 bool chl_parker_watch_ctx(chl_parker *p, chl_ctx *ctx, chl_ctx_hook *h)
