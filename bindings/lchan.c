@@ -408,20 +408,23 @@ static const luaL_Reg chan_methods[] = {
  * a park passes it to select_k as the continuation's context.
  *
  * Stack of a select: 1 the select table, 2..4 the keys "recv", "send"
- * and "default", then the case tables (CASE_BASE + i for case i,
- * 0-based), kept there so the fired case's function is one lookup away. */
+ * and "default", then each case table followed by what reading it
+ * pushed (nothing is popped: s->at[i] says where case i's table is), so
+ * the fired case's function is one lookup away. */
 typedef struct sel {
 	chl_select_state st;
 	int n;                     /* cases in use */
 	int cap;                   /* cases it has room for */
 	bool st_live;              /* st initialised, not yet freed */
+	bool sends;                /* some case sends: slots to free */
 	chl_select_case *cases;    /* cap */
 	chl_lua_val *slots;        /* cap: value to send / received value */
+	int *at;                   /* cap: stack index of each case table */
 } sel;
 
 static char sel_key;           /* registry: this state's scratch */
 
-enum { K_RECV = 2, K_SEND, K_DEFAULT, CASE_BASE };
+enum { K_RECV = 2, K_SEND, K_DEFAULT };
 
 /* t[key] without metamethods, key being one of the K_ slots: a copy of a
  * pushed key and lua_rawget cost about half a lua_getfield, whose literal
@@ -436,10 +439,11 @@ static void sel_release(sel *s, int keep)
 {
 	int i;
 
-	for (i = 0; i < s->n; i++)
+	for (i = 0; s->sends && i < s->n; i++)
 		if (i != keep && s->cases[i].chan && s->cases[i].dir == CHL_SELECT_SEND)
 			val_free(&s->slots[i]);
-	s->n = 0;                  /* released: the next select starts clean */
+	s->n = 0;
+	s->sends = false;                  /* released: the next select starts clean */
 	if (s->st_live) {
 		chl_select_state_free(&s->st);
 		s->st_live = false;
@@ -470,13 +474,14 @@ static sel *sel_scratch(lua_State *L, int n)
 	} else {
 		int cap = n < 8 ? 8 : n;
 		size_t size = sizeof(sel) + (size_t)cap * (sizeof(chl_select_case) +
-		                                           sizeof(chl_lua_val));
+		                                           sizeof(chl_lua_val) + sizeof(int));
 
 		s = lua_newuserdatauv(L, size, 0);
 		memset(s, 0, sizeof *s);
 		s->cap = cap;
 		s->cases = (chl_select_case *)(s + 1);
 		s->slots = (chl_lua_val *)(s->cases + cap);
+		s->at = (int *)(s->slots + cap);
 		lua_createtable(L, 0, 1);
 		lua_pushcfunction(L, sel_gc);
 		lua_setfield(L, -2, "__gc");
@@ -521,7 +526,7 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 	/* the fired send's message now belongs to the receiver */
 	sel_release(s, fired);
 	base = lua_gettop(L);
-	if (lua_rawgeti(L, CASE_BASE + fired, 1) != LUA_TFUNCTION) {
+	if (lua_rawgeti(L, s->at[fired], 1) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
 		lua_pushinteger(L, fired + 1);
 		nargs = 1;
@@ -553,7 +558,8 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 	chl_select_case *sc = &s->cases[i - 1];
 	int t;
 
-	t = CASE_BASE + i - 1;
+	t = lua_gettop(L) + 1;
+	s->at[i - 1] = t;
 	if (lua_rawgeti(L, 1, i) != LUA_TTABLE)
 		luaL_error(L, "select: case #%d is not a table", i);
 	sc->chan = NULL;           /* disabled unless recv or send is given */
@@ -574,8 +580,9 @@ static void sel_read_case(lua_State *L, sel *s, int i)
 		lua_pop(L, 1);
 		sc->chan = c;
 		sc->dir = CHL_SELECT_SEND;
+		s->sends = true;
 	}
-	lua_settop(L, t);          /* the case table stays, at t */
+	/* what it pushed stays: l_select made room (3 slots a case) */
 }
 
 static int l_select(lua_State *L)
@@ -588,9 +595,9 @@ static int l_select(lua_State *L)
 	luaL_checktype(L, 1, LUA_TTABLE);
 	lua_settop(L, 1);
 	n = (int)lua_rawlen(L, 1);
-	luaL_checkstack(L, n + 8, "too many select cases");
-	lua_pushliteral(L, "recv");
-	lua_pushliteral(L, "send");
+	luaL_checkstack(L, 3 * n + 8, "too many select cases");
+	lua_pushliteral(L, "recv");   /* found by address in Lua's string */
+	lua_pushliteral(L, "send");   /* cache: cheaper than hashing them */
 	lua_pushliteral(L, "default");
 	s = sel_scratch(L, n);
 	for (i = 1; i <= n; i++) {
