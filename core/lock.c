@@ -7,8 +7,9 @@
 
 #include "lock.h"
 
-/* Polls of a held lock before sleeping: about a microsecond, longer than
- * a channel's critical section, far shorter than a sleep and a wake. */
+/* Polls of a held lock before sleeping: a few microseconds (a pause is
+ * tens of cycles), longer than a channel's critical section, far shorter
+ * than a sleep and a wake. */
 #define SPIN_POLLS 100
 
 static inline void cpu_relax(void)
