@@ -12,11 +12,6 @@
 #include "arena.h"
 #include "check.h"
 
-static inline unsigned class_of(size_t n)
-{
-	return (unsigned)((n + CHL_ARENA_UNIT - 1) / CHL_ARENA_UNIT) - 1;
-}
-
 chl_arena *chl_arena_new(size_t bytes)
 {
 	size_t units = (bytes + CHL_ARENA_UNIT - 1) / CHL_ARENA_UNIT;
@@ -45,7 +40,7 @@ void chl_arena_free(chl_arena *a)
 
 void *chl_arena_alloc(chl_arena *a, size_t n)
 {
-	unsigned k = class_of(n);
+	unsigned k = chl_arena_class(n);
 	unsigned u;
 
 	chl_assert(n > 0 && n <= CHL_ARENA_MAX);
@@ -63,7 +58,7 @@ void *chl_arena_alloc(chl_arena *a, size_t n)
 
 void chl_arena_release(chl_arena *a, void *p, size_t n)
 {
-	unsigned k = class_of(n);
+	unsigned k = chl_arena_class(n);
 	size_t off = (size_t)((unsigned char *)p - a->region);
 
 	chl_assert(chl_arena_owns(a, p) && off % CHL_ARENA_UNIT == 0 && n > 0 &&

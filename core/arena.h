@@ -54,12 +54,18 @@ static inline bool chl_arena_owns(const chl_arena *a, const void *p)
 	return q >= a->region && q < a->region + (size_t)a->units * CHL_ARENA_UNIT;
 }
 
+/* The size class of an n-byte block (0 < n <= CHL_ARENA_MAX): class k
+ * blocks are k + 1 units. */
+static inline unsigned chl_arena_class(size_t n)
+{
+	return (unsigned)((n + CHL_ARENA_UNIT - 1) / CHL_ARENA_UNIT) - 1;
+}
+
 /* Can a block given for osize bytes hold nsize (both <= CHL_ARENA_MAX)
  * where it is?  Shrinking always can. */
 static inline bool chl_arena_fits(size_t osize, size_t nsize)
 {
-	return (nsize + CHL_ARENA_UNIT - 1) / CHL_ARENA_UNIT <=
-	       (osize + CHL_ARENA_UNIT - 1) / CHL_ARENA_UNIT;
+	return chl_arena_class(nsize) <= chl_arena_class(osize);
 }
 
 /* Bytes cut from the region plus bytes spilled to malloc: about the small

@@ -12,19 +12,10 @@
  * than a sleep and a wake. */
 #define SPIN_POLLS 100
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
-}
-
 void chl_lock_wait(chl_lock *l)
 {
 	for (int i = 0; i < SPIN_POLLS; i++) {
-		cpu_relax();
+		chl_cpu_relax();
 		if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0) {
 			unsigned free_state = 0;
 

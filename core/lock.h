@@ -27,7 +27,16 @@ typedef struct chl_lock {
 	atomic_uint state;
 } chl_lock;
 
-#define CHL_LOCK_INIT { 0 }
+/* The spin-wait hint: lets the other hyperthread run and saves power
+ * while a spinner polls (the scheduler's, the thread parker's, ours). */
+static inline void chl_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 
 static inline void chl_lock_init(chl_lock *l)
 {

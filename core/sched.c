@@ -58,6 +58,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "lock.h"
 #include "runq.h"
 #include "sched.h"
 #include "timer.h"
@@ -545,13 +546,6 @@ static void global_to_local(struct worker *w)
  * by a busy worker a few microseconds later is taken without either. */
 #define SPIN_NS (30 * 1000)
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 static int work_count(chl_sched *s)
 {
 	int i, k = chl_runq_len(&s->gq);
@@ -588,7 +582,7 @@ static bool spin_for_work(struct worker *w)
 			if ((i & 1023) == 0)
 				sched_yield();
 		}
-		cpu_relax();
+		chl_cpu_relax();
 	}
 	atomic_store(&s->nspinning, 0);
 	if (k > 1)

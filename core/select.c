@@ -186,6 +186,14 @@ static void unlock_cb(void *arg)
 
 /* ---- the three passes ---- */
 
+/* Case cs's operation, its channel locked: as chl_chan_*_locked. */
+static int try_case(chl_select_case *cs, chl_waiter **wake)
+{
+	if (cs->dir == CHL_SELECT_RECV)
+		return chl_chan_recv_locked(cs->chan, cs->elem, &cs->ok, wake);
+	return chl_chan_send_locked(cs->chan, cs->elem, wake);
+}
+
 /* Pass 0: without the shared locks, try in poll order each case whose
  * channel looks ready (chl_chan_ready_hint), under that channel's lock
  * alone.  Each try is a whole operation, so firing here is a select that
@@ -198,16 +206,12 @@ static int try_ready_cases(chl_select_state *st, chl_select_case *cases, int npo
 	for (int k = 0; k < npoll; k++) {
 		int i = st->poll[k];
 		chl_select_case *cs = &cases[i];
-		bool send = cs->dir == CHL_SELECT_SEND;
 		int rc;
 
-		if (!chl_chan_ready_hint(cs->chan, send))
+		if (!chl_chan_ready_hint(cs->chan, cs->dir == CHL_SELECT_SEND))
 			continue;
 		chl_chan_lock(cs->chan);
-		if (send)
-			rc = chl_chan_send_locked(cs->chan, cs->elem, wake);
-		else
-			rc = chl_chan_recv_locked(cs->chan, cs->elem, &cs->ok, wake);
+		rc = try_case(cs, wake);
 		chl_chan_unlock(cs->chan);
 		if (rc != CHL_WOULDBLOCK) {
 			*fired = i;
@@ -225,13 +229,8 @@ static int poll_cases(chl_select_state *st, chl_select_case *cases, int npoll,
 {
 	for (int k = 0; k < npoll; k++) {
 		int i = st->poll[k];
-		chl_select_case *cs = &cases[i];
-		int rc;
+		int rc = try_case(&cases[i], wake);
 
-		if (cs->dir == CHL_SELECT_RECV)
-			rc = chl_chan_recv_locked(cs->chan, cs->elem, &cs->ok, wake);
-		else
-			rc = chl_chan_send_locked(cs->chan, cs->elem, wake);
 		if (rc != CHL_WOULDBLOCK) {
 			*fired = i;
 			return rc;
@@ -294,26 +293,24 @@ int chl_select_begin(chl_select_state *st, chl_select_case *cases, int n,
 	st->parker = p;
 	npoll = plan(st, cases, n);
 	rc = try_ready_cases(st, cases, npoll, fired, &wake);
-	if (rc != CHL_WOULDBLOCK) {
-		if (wake)
-			chl_chan_wake(wake);
-		return rc;
-	}
-	order_locks(st);
-	lock_all(st);
-	rc = poll_cases(st, cases, npoll, fired, &wake);
-	if (rc != CHL_WOULDBLOCK || nonblock) {
+	if (rc == CHL_WOULDBLOCK) {
+		order_locks(st);
+		lock_all(st);
+		rc = poll_cases(st, cases, npoll, fired, &wake);
+		if (rc == CHL_WOULDBLOCK && !nonblock) {
+			/* Nothing ready: queue everywhere and let the caller park
+			 * with every lock held (with no enabled case there is
+			 * nothing to lock). */
+			enqueue_cases(st, cases, n, p);
+			if (st->nlocks > 0)
+				chl_parker_set_unlock(p, unlock_cb, st);
+			return CHL_WAIT;
+		}
 		unlock_all(st);
-		if (wake)
-			chl_chan_wake(wake);
-		return rc;
 	}
-	/* Nothing ready: queue everywhere and let the caller park with every
-	 * lock held (with no enabled case there is nothing to lock). */
-	enqueue_cases(st, cases, n, p);
-	if (st->nlocks > 0)
-		chl_parker_set_unlock(p, unlock_cb, st);
-	return CHL_WAIT;
+	if (wake)
+		chl_chan_wake(wake);
+	return rc;
 }
 
 int chl_select_end(chl_select_state *st, chl_select_case *cases, int n, int *fired)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "lock.h"
 #include "waiter.h"
 
 void chl_parker_prepare(chl_parker *p, const char *reason)
@@ -153,13 +154,6 @@ chl_parker *chl_thread_parker_self(void)
  * machine, many waits end sooner than that. */
 #define PARK_SPIN_NS (20 * 1000)
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 void chl_thread_park(chl_parker *p)
 {
 	chl_thread_parker *tp = (chl_thread_parker *)p;
@@ -171,7 +165,7 @@ void chl_thread_park(chl_parker *p)
 	for (i = 1; !atomic_load_explicit(&tp->token, memory_order_acquire); i++) {
 		if ((i & 63) == 0 && chl_now() > until)
 			break;
-		cpu_relax();
+		chl_cpu_relax();
 	}
 	/* The token is consumed under mu either way: the waker may still
 	 * be inside its critical section (signalling). */
