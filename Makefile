@@ -2,12 +2,18 @@
 #
 #   make deps     install what is missing (apt-get when root, else says how)
 #   make          build build/libchanlab.a, build/chanlab, build/chanlab.so
-#   make test     C tests, Lua tests, lab verification; ends "N passed, N failed"
-#   make labs     verify and show every lab (the main job)
+#                 (never installs anything)
+#   make test     deps, then C tests, Lua tests, layer check, lab
+#                 verification; ends "N passed, N failed"
+#   make labs     deps, then verify and show every lab (the main job)
 #   make tsan     the tests under ThreadSanitizer   (build/tsan)
 #   make asan     the tests under Address+UB Sanitizer (build/asan)
 #   make bench    benchmarks, chanlab beside Go; never fails
-#   make install  header, library, module, interpreter, pkg-config under PREFIX
+#   make install  public headers, library, module, interpreter, pkg-config under PREFIX
+#
+# Sources: core/ (C, no Lua) -> build/libchanlab.a; bindings/ (every
+# sub-folder but interp/) -> the module and, with bindings/interp/, the
+# interpreter.  Header dependencies come from the compiler (-MMD -MP).
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -17,7 +23,7 @@ VERSION := 0.1.0
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
 OPT     ?= -O2 -g
 SAN     ?=
-CFLAGS_ALL = -std=c11 -pthread $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -fPIC \
+CFLAGS_ALL = -std=c11 -pthread $(WARN) $(OPT) $(SAN) -D_GNU_SOURCE -fPIC -MMD -MP \
              -DCHANLAB_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 LUA_CFLAGS = $(shell pkg-config --cflags lua5.4 2>/dev/null)
 LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
@@ -28,11 +34,18 @@ LUA_LIBS   = $(shell pkg-config --libs lua5.4 2>/dev/null)
 LUA_LIBDIR = $(shell pkg-config --variable=libdir lua5.4 2>/dev/null)
 LUA_EXE_LIBS = $(or $(wildcard $(LUA_LIBDIR)/liblua5.4.a),$(LUA_LIBS))
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+# Binding files name their headers by folder ("runtime/goroutine.h") and
+# the core's by name ("chanlab.h").
+BIND_INC   = -iquote core -iquote bindings -iquote $(BUILD)/gen $(LUA_CFLAGS)
 
 CORE_SRC  := $(wildcard core/*.c)
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)
-BIND_SRC  := $(filter-out bindings/main.c,$(wildcard bindings/*.c))
+BIND_SRC  := $(wildcard bindings/*.c) $(filter-out bindings/interp/%,$(wildcard bindings/*/*.c))
 BIND_OBJ  := $(BIND_SRC:%.c=$(BUILD)/%.o)
+INTERP_SRC := $(wildcard bindings/interp/*.c)
+INTERP_OBJ := $(INTERP_SRC:%.c=$(BUILD)/%.o)
+INTERP_LUA := $(wildcard bindings/interp/*.lua)
+INTERP_GEN := $(INTERP_LUA:bindings/interp/%.lua=$(BUILD)/gen/%_lua.h)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BTEST_SRC := $(wildcard tests/bind/test_*.c)
@@ -40,42 +53,45 @@ CTEST_BIN += $(BTEST_SRC:tests/bind/%.c=$(BUILD)/tests/%)
 CBENCH_SRC := $(wildcard scripts/bench/c/*.c)
 CBENCH_BIN := $(CBENCH_SRC:scripts/bench/c/%.c=$(BUILD)/bench/%)
 
+# What `make install` puts under include/chanlab: chanlab.h and the
+# headers it includes, nothing internal (check.h, lock.h, runq.h ...).
+PUBLIC_H  := chanlab.h status.h timer.h waiter.h sched.h chan.h select.h wg.h \
+             mutex.h once.h sem.h atomic.h ctx.h timechan.h signal.h
+
 LIB    := $(BUILD)/libchanlab.a
 EXE    := $(BUILD)/chanlab
 MODULE := $(BUILD)/chanlab.so
-HAVE_BINDINGS := $(wildcard bindings/main.c)
+HAVE_BINDINGS := $(wildcard bindings/interp/main.c)
 
-.PHONY: all deps test labs tsan asan bench install clean ctests
+.PHONY: all deps test labs tsan asan bench install clean
 .DEFAULT_GOAL := all
 
-all: deps $(LIB) $(if $(HAVE_BINDINGS),$(EXE) $(MODULE)) $(CTEST_BIN) $(CBENCH_BIN)
+all: $(LIB) $(if $(HAVE_BINDINGS),$(EXE) $(MODULE)) $(CTEST_BIN) $(CBENCH_BIN)
 
 deps:
 	@scripts/deps.sh
 
-$(BUILD)/core/%.o: core/%.c $(wildcard core/*.h)
+$(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/bindings/%.o: bindings/%.c $(wildcard core/*.h bindings/*.h)
+# The interpreter's objects include the embedded Lua (order-only: the
+# compiler's .d files track the real dependency after the first build).
+$(BUILD)/bindings/%.o: bindings/%.c | $(INTERP_GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -iquote core $(LUA_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(BIND_INC) -c $< -o $@
 
 $(LIB): $(CORE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# The interpreter carries its Lua parts (lab runner, prompt) as C strings.
-$(BUILD)/gen/%_lua.h: bindings/%.lua scripts/embed.lua
+# The interpreter carries its Lua parts (lab runner, prompt) as C strings;
+# written to a temporary first, so a failed run leaves no empty header.
+$(BUILD)/gen/%_lua.h: bindings/interp/%.lua scripts/embed.lua
 	@mkdir -p $(dir $@)
-	lua5.4 scripts/embed.lua chl_$*_lua $< > $@
+	lua5.4 scripts/embed.lua chl_$*_lua $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bindings/main.o: bindings/main.c $(BUILD)/gen/lab_lua.h $(BUILD)/gen/repl_lua.h \
-		$(wildcard core/*.h bindings/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -iquote core -iquote $(BUILD)/gen $(LUA_CFLAGS) -c $< -o $@
-
-$(EXE): $(BUILD)/bindings/main.o $(BIND_OBJ) $(LIB)
+$(EXE): $(INTERP_OBJ) $(BIND_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -rdynamic -o $@ $^ $(LUA_EXE_LIBS) -lm -ldl
 
 # -z nodelete: the runtime's threads (workers, timer, monitor) live as long
@@ -85,24 +101,30 @@ $(EXE): $(BUILD)/bindings/main.o $(BIND_OBJ) $(LIB)
 $(MODULE): $(BIND_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -shared -Wl,-z,nodelete -o $@ $^
 
-$(BUILD)/tests/%: tests/c/%.c $(LIB) $(wildcard tests/c/*.h)
+$(BUILD)/tests/%: tests/c/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -iquote core -o $@ $< $(LIB) $(CMOCKA_LIBS) -lm
 
 # C tests of the bindings: they link Lua and every binding object.
 $(BUILD)/tests/%: tests/bind/%.c $(BIND_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -iquote core -iquote bindings $(LUA_CFLAGS) -o $@ $< \
+	$(CC) $(CFLAGS_ALL) $(BIND_INC) -o $@ $< \
 		$(BIND_OBJ) $(LIB) $(LUA_LIBS) $(CMOCKA_LIBS) -lm -ldl
 
 $(BUILD)/bench/%: scripts/bench/c/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -iquote core -o $@ $< $(LIB) -lm
 
-test: all
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# test and labs install what is missing first, then build (a separate
+# make, so that a parallel build never races the installation).
+test: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) tests/run.sh
 
-labs: all
+labs: deps
+	@$(MAKE) --no-print-directory all
 	@$(EXE) lab verify --show
 
 tsan:
@@ -118,7 +140,7 @@ bench: all
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include/chanlab $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 core/*.h $(DESTDIR)$(PREFIX)/include/chanlab/
+	install -m 644 $(addprefix core/,$(PUBLIC_H)) $(DESTDIR)$(PREFIX)/include/chanlab/
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' chanlab.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/chanlab.pc

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 
 /* Settings from the environment, shared with the interpreter. */
 void chl_rt_config_from_env(chl_rt_config *cfg)

@@ -21,7 +21,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "transfer.h"
+#include "value/transfer.h"
 
 typedef struct pair {
 	lua_State *src, *dst;

@@ -1,4 +1,4 @@
--- test_labrunner.lua - LuaUnit tests of the lab runner (bindings/lab.lua):
+-- test_labrunner.lua - LuaUnit tests of the lab runner (bindings/interp/lab.lua):
 -- the .out matcher, its placeholders, how failures are reported, and the
 -- verify loop with a fake runner.  Runs under `chanlab` and under a stock
 -- lua5.4 alike (the runner's matcher is plain Lua):
@@ -6,9 +6,9 @@
 --   lua5.4 tests/lua/test_labrunner.lua
 local lu = require("luaunit")
 
--- Find bindings/lab.lua from this file's own path, whatever the cwd.
+-- Find bindings/interp/lab.lua from this file's own path, whatever the cwd.
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
-local lab = assert(loadfile(here .. "/../../bindings/lab.lua"))("--module")
+local lab = assert(loadfile(here .. "/../../bindings/interp/lab.lua"))("--module")
 
 TestMatchLine = {}
 

@@ -12,7 +12,7 @@
  */
 #include <pthread.h>
 
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 static chl_lua_type atomic_type;
 

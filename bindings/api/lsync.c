@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 /* ---- handle types ---- */
 

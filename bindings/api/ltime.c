@@ -20,8 +20,8 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "lchan.h"
-#include "lrt.h"
+#include "api/lchan.h"
+#include "runtime/lrt.h"
 
 static chl_lua_type timer_type;
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 
 /* The wait record of a plain thread (or of a goroutine that cannot yield):
  * the thread blocks inside the wait, so one per thread is enough. */

@@ -14,7 +14,7 @@
 #include <stdatomic.h>
 
 #include "arena.h"
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 struct goroutine {
 	chl_task task;             /* first: a goroutine is a task */

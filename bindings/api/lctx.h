@@ -6,7 +6,7 @@
 #ifndef CHL_LCTX_H
 #define CHL_LCTX_H
 
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 /* Push a context handle for ctx, taking over one reference. */
 void chl_lua_push_ctx(lua_State *L, chl_ctx *ctx);

@@ -82,7 +82,7 @@
 #include <lualib.h>
 
 #include "check.h"
-#include "transfer.h"
+#include "value/transfer.h"
 
 enum {
 	T_NIL, T_FALSE, T_TRUE, T_INT8, T_INT32, T_INT64, T_FLOAT, T_STR,

@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "goroutine.h"
-#include "lchan.h"
+#include "runtime/goroutine.h"
+#include "api/lchan.h"
 
 static void val_free(chl_lua_val *v)
 {

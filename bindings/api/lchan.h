@@ -8,7 +8,7 @@
 #ifndef CHL_LCHAN_H
 #define CHL_LCHAN_H
 
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 enum {
 	CHL_LUA_CHAN_MSG = 0,     /* elements: chl_msg *; made by chan(n) */

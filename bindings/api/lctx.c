@@ -21,9 +21,9 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "lchan.h"
-#include "lctx.h"
-#include "lrt.h"
+#include "api/lchan.h"
+#include "api/lctx.h"
+#include "runtime/lrt.h"
 
 static chl_lua_type ctx_type, cancel_type;
 

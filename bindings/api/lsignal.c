@@ -23,9 +23,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "lchan.h"
-#include "lctx.h"
-#include "lrt.h"
+#include "api/lchan.h"
+#include "api/lctx.h"
+#include "runtime/lrt.h"
 
 #define MAX_SIGNALS 16
 

@@ -39,7 +39,7 @@
 #include <lauxlib.h>
 
 #include "chanlab.h"
-#include "transfer.h"
+#include "value/transfer.h"
 
 typedef struct chl_rt chl_rt;
 typedef struct goroutine goroutine;

@@ -13,7 +13,7 @@
  */
 #include <pthread.h>
 
-#include "lrt.h"
+#include "runtime/lrt.h"
 
 /* goroutine.c: yield to the scheduler if L can, else return at once. */
 int chl_lua_yield(lua_State *L);

@@ -18,8 +18,8 @@
  */
 #include <pthread.h>
 
-#include "lctx.h"
-#include "lrt.h"
+#include "api/lctx.h"
+#include "runtime/lrt.h"
 
 static chl_lua_type sem_type;
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 
 struct chl_rt {
 	chl_sched *sched;

@@ -18,7 +18,7 @@
 
 #include <lualib.h>
 
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 
 typedef struct named_fn {
 	const char *name;

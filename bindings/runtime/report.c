@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
 

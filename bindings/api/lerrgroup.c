@@ -26,8 +26,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "lctx.h"
-#include "lrt.h"
+#include "api/lctx.h"
+#include "runtime/lrt.h"
 
 typedef struct group {
 	atomic_int refs;           /* references; atomic */

@@ -21,7 +21,7 @@
 
 #include <lualib.h>
 
-#include "goroutine.h"
+#include "runtime/goroutine.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
