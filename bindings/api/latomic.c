@@ -10,23 +10,20 @@
  * around like Go's (two's complement); arguments must be integers (a float
  * with an exact integer value, such as 3.0, is accepted).
  */
-#include <pthread.h>
 
-#include "runtime/lrt.h"
+#include "api/latomic.h"
 
 static chl_lua_type atomic_type;
 
-static void *atomic_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &atomic_type); }
 static void atomic_retain(void *o) { chl_atomic_retain(o); }
 static void atomic_release(void *o) { chl_atomic_release(o); }
-static void atomic_push(lua_State *L, void *o) { chl_lua_push(L, &atomic_type, o); }
 
 static int l_atomic_new(lua_State *L)
 {
 	chl_atomic *a = chl_atomic_new((int64_t)luaL_optinteger(L, 1, 0));
 
 	if (!a)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &atomic_type, a);
 	return 1;
 }
@@ -94,32 +91,22 @@ static const luaL_Reg atomic_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type atomic_type = {
-	{"chanlab.atomic", atomic_get, atomic_retain, atomic_release, atomic_push},
-	atomic_methods, atomic_meta
-};
+static chl_lua_type atomic_type =
+	CHL_LUA_TYPE("chanlab.atomic", atomic_retain, atomic_release, atomic_methods, atomic_meta);
 
 static const luaL_Reg atomic_funcs[] = {
 	{"int", l_atomic_new},
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const atomic_types[] = { &atomic_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local atomic = ...`) can cross states. */
-static void register_types(void)
+static int open_atomic(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&atomic_type);
-	for (r = atomic_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_atomic(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, atomic_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_atomic = {
+	"atomic", open_atomic, atomic_funcs, NULL, atomic_types
+};

@@ -10,6 +10,8 @@
 
 #include "runtime/lrt.h"
 
+extern const chl_lua_lib chl_lib_chan;
+
 enum {
 	CHL_LUA_CHAN_MSG = 0,     /* elements: chl_msg *; made by chan(n) */
 	CHL_LUA_CHAN_TIME = 1,    /* int64_t chl_now() ns -> time.now() seconds */

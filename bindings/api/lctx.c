@@ -18,27 +18,15 @@
  * decodes a fresh copy.  Value keys are compared by value, so they are
  * stored as bytes: a type tag then the key's bytes (see key_encode).
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "api/lchan.h"
 #include "api/lctx.h"
-#include "runtime/lrt.h"
 
 static chl_lua_type ctx_type, cancel_type;
 
-static void *ctx_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &ctx_type); }
-static void *cancel_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &cancel_type); }
 static void ctx_retain(void *o) { chl_ctx_retain(o); }
 static void ctx_release(void *o) { chl_ctx_release(o); }
-static void ctx_push(lua_State *L, void *o) { chl_lua_push(L, &ctx_type, o); }
-static void cancel_push(lua_State *L, void *o) { chl_lua_push(L, &cancel_type, o); }
-
-static int raise_str(lua_State *L, const char *msg)
-{
-	lua_pushstring(L, msg);
-	return lua_error(L);
-}
 
 /* ---- shared with other binding files (lctx.h) ---- */
 
@@ -55,7 +43,7 @@ void chl_lua_push_cancel(lua_State *L, chl_ctx *ctx)
 chl_ctx *chl_lua_check_parent(lua_State *L, int idx)
 {
 	if (lua_isnoneornil(L, idx))
-		raise_str(L, "cannot create context from nil parent");
+		chl_lua_raise_words(L, "cannot create context from nil parent");
 	return chl_lua_check(L, idx, &ctx_type);
 }
 
@@ -105,7 +93,7 @@ static const char *key_encode(lua_State *L, int idx, size_t *len)
 	switch (lua_type(L, idx)) {
 	case LUA_TNONE:
 	case LUA_TNIL:
-		raise_str(L, "nil key");
+		chl_lua_raise_words(L, "nil key");
 		break;
 	case LUA_TBOOLEAN:
 		luaL_addchar(&b, 'b');
@@ -367,14 +355,10 @@ static int l_cause(lua_State *L)
 	return 1;
 }
 
-static chl_lua_type ctx_type = {
-	{"chanlab.ctx", ctx_get, ctx_retain, ctx_release, ctx_push},
-	ctx_methods, ctx_meta
-};
-static chl_lua_type cancel_type = {
-	{"chanlab.cancel", cancel_get, ctx_retain, ctx_release, cancel_push},
-	NULL, cancel_meta
-};
+static chl_lua_type ctx_type =
+	CHL_LUA_TYPE("chanlab.ctx", ctx_retain, ctx_release, ctx_methods, ctx_meta);
+static chl_lua_type cancel_type =
+	CHL_LUA_TYPE("chanlab.cancel", ctx_retain, ctx_release, NULL, cancel_meta);
 
 static const luaL_Reg context_funcs[] = {
 	{"background", l_background},
@@ -387,23 +371,10 @@ static const luaL_Reg context_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const context_types[] = { &ctx_type, &cancel_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local context = ...`) can cross states. */
-static void register_types(void)
+static int open_context(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&ctx_type);
-	chl_lua_type_register(&cancel_type);
-	for (r = context_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_context(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, context_funcs);
 	lua_pushstring(L, chl_strerror(CHL_CANCELED));
 	lua_setfield(L, -2, "canceled");
@@ -411,3 +382,7 @@ int chl_open_context(lua_State *L)
 	lua_setfield(L, -2, "deadline_exceeded");
 	return 1;
 }
+
+const chl_lua_lib chl_lib_context = {
+	"context", open_context, context_funcs, NULL, context_types
+};

@@ -8,6 +8,8 @@
 
 #include "runtime/lrt.h"
 
+extern const chl_lua_lib chl_lib_context;
+
 /* Push a context handle for ctx, taking over one reference. */
 void chl_lua_push_ctx(lua_State *L, chl_ctx *ctx);
 

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 
 #include "api/lctx.h"
-#include "runtime/lrt.h"
+#include "api/lerrgroup.h"
 
 typedef struct group {
 	atomic_int refs;           /* references; atomic */
@@ -81,8 +81,6 @@ static void group_release(void *o)
 	free(g);
 }
 
-static void *group_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &group_type); }
-static void group_push(lua_State *L, void *o) { chl_lua_push(L, &group_type, o); }
 
 /* ---- failures ---- */
 
@@ -196,7 +194,7 @@ static int start(lua_State *L, group *g, chl_sem *sem)
 			chl_sem_release_n(sem, 1);
 			chl_sem_release(sem);
 		}
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	}
 	group_retain(g);
 	r->g = g;
@@ -323,7 +321,7 @@ static int l_set_limit(lua_State *L)
 	if (n >= 0) {
 		sem = chl_sem_new((int64_t)n);
 		if (!sem)
-			return chl_lua_raise(L, CHL_NOMEM);
+			return chl_lua_nomem(L);
 	}
 	pthread_mutex_lock(&g->mu);
 	active = chl_wg_count(g->wg);
@@ -371,10 +369,8 @@ static const luaL_Reg group_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type group_type = {
-	{"chanlab.errgroup", group_get, group_retain, group_release, group_push},
-	group_methods, group_meta
-};
+static chl_lua_type group_type =
+	CHL_LUA_TYPE("chanlab.errgroup", group_retain, group_release, group_methods, group_meta);
 
 /* ---- the table ---- */
 
@@ -383,7 +379,7 @@ static int l_new(lua_State *L)
 	group *g = group_new(NULL);
 
 	if (!g)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &group_type, g);
 	return 1;
 }
@@ -400,7 +396,7 @@ static int l_with_context(lua_State *L)
 	g = group_new(ctx);
 	if (!g) {
 		chl_ctx_release(ctx);
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	}
 	chl_lua_push(L, &group_type, g);
 	chl_lua_push_ctx(L, chl_ctx_retain(ctx));
@@ -413,22 +409,14 @@ static const luaL_Reg errgroup_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const errgroup_types[] = { &group_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local errgroup = ...`) can cross states. */
-static void register_types(void)
+static int open_errgroup(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&group_type);
-	for (r = errgroup_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_errgroup(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, errgroup_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_errgroup = {
+	"errgroup", open_errgroup, errgroup_funcs, NULL, errgroup_types
+};

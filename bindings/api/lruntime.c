@@ -11,12 +11,9 @@
  * Each goroutine has its own Lua state and garbage collector, so memory()
  * is this goroutine's alone, never the process's.
  */
-#include <pthread.h>
 
-#include "runtime/lrt.h"
+#include "api/lruntime.h"
 
-/* goroutine.c: yield to the scheduler if L can, else return at once. */
-int chl_lua_yield(lua_State *L);
 
 static lua_Integer goroutines(lua_State *L)
 {
@@ -87,21 +84,12 @@ static const luaL_Reg runtime_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t funcs_once = PTHREAD_ONCE_INIT;
-
-/* Once per process: the table's functions can cross states (a closure
- * that captured the table). */
-static void register_funcs(void)
+static int open_runtime(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	for (r = runtime_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_runtime(lua_State *L)
-{
-	pthread_once(&funcs_once, register_funcs);
 	luaL_newlib(L, runtime_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_runtime = {
+	"runtime", open_runtime, runtime_funcs, NULL, NULL
+};

@@ -16,17 +16,14 @@
  * claims the wait.  The handles at stack index 1 (semaphore) and 2
  * (context) keep both objects alive while it is parked.
  */
-#include <pthread.h>
 
 #include "api/lctx.h"
-#include "runtime/lrt.h"
+#include "api/lsem.h"
 
 static chl_lua_type sem_type;
 
-static void *sem_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &sem_type); }
 static void sem_retain(void *o) { chl_sem_retain(o); }
 static void sem_release(void *o) { chl_sem_release(o); }
-static void sem_push(lua_State *L, void *o) { chl_lua_push(L, &sem_type, o); }
 
 static int l_new(lua_State *L)
 {
@@ -36,7 +33,7 @@ static int l_new(lua_State *L)
 	luaL_argcheck(L, n >= 0, 1, "negative size");
 	s = chl_sem_new((int64_t)n);
 	if (!s)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &sem_type, s);
 	return 1;
 }
@@ -154,32 +151,22 @@ static const luaL_Reg sem_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type sem_type = {
-	{"chanlab.semaphore", sem_get, sem_retain, sem_release, sem_push},
-	sem_methods, sem_meta
-};
+static chl_lua_type sem_type =
+	CHL_LUA_TYPE("chanlab.semaphore", sem_retain, sem_release, sem_methods, sem_meta);
 
 static const luaL_Reg semaphore_funcs[] = {
 	{"new", l_new},
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const semaphore_types[] = { &sem_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local semaphore = ...`) can cross states. */
-static void register_types(void)
+static int open_semaphore(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&sem_type);
-	for (r = semaphore_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_semaphore(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, semaphore_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_semaphore = {
+	"semaphore", open_semaphore, semaphore_funcs, NULL, semaphore_types
+};

@@ -19,13 +19,12 @@
  * cancels the context; later calls do nothing.  A stop that is never
  * called leaves the watch in place, as Go does (the signals stay caught).
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
 #include "api/lchan.h"
 #include "api/lctx.h"
-#include "runtime/lrt.h"
+#include "api/lsignal.h"
 
 #define MAX_SIGNALS 16
 
@@ -55,8 +54,6 @@ static void sigstop_release(void *o)
 	free(s);
 }
 
-static void *sigstop_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &sigstop_type); }
-static void sigstop_push(lua_State *L, void *o) { chl_lua_push(L, &sigstop_type, o); }
 
 /* The signal number named at idx; raises for anything else. */
 static int check_signal(lua_State *L, int idx)
@@ -99,7 +96,7 @@ static int l_notify(lua_State *L)
 		n = check_signals(L, 1, signos);
 		c = chl_chan_new(sizeof(int), 1);
 		if (!c)
-			return chl_lua_raise(L, CHL_NOMEM);
+			return chl_lua_nomem(L);
 		chl_lua_push_chan_kind(L, c, CHL_LUA_CHAN_SIGNAL);
 	}
 	for (i = 0; i < n; i++) {
@@ -138,7 +135,7 @@ static int l_notify_context(lua_State *L)
 	int rc;
 
 	if (!s)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	rc = chl_signal_notify_ctx(parent, signos, n, &ctx, &watch);
 	if (rc != CHL_OK) {
 		free(s);
@@ -178,10 +175,8 @@ static const luaL_Reg sigstop_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type sigstop_type = {
-	{"chanlab.sigstop", sigstop_get, sigstop_retain, sigstop_release, sigstop_push},
-	NULL, sigstop_meta
-};
+static chl_lua_type sigstop_type =
+	CHL_LUA_TYPE("chanlab.sigstop", sigstop_retain, sigstop_release, NULL, sigstop_meta);
 
 static const luaL_Reg signal_funcs[] = {
 	{"notify", l_notify},
@@ -191,22 +186,14 @@ static const luaL_Reg signal_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const signal_types[] = { &sigstop_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local signal = ...`) can cross states. */
-static void register_types(void)
+static int open_signal(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&sigstop_type);
-	for (r = signal_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_signal(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, signal_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_signal = {
+	"signal", open_signal, signal_funcs, NULL, signal_types
+};

@@ -15,30 +15,23 @@
  * Misuse raises Go's words (`sync: negative WaitGroup counter`, `sync:
  * unlock of unlocked mutex`) as plain strings, catchable with pcall.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/lrt.h"
+#include "api/lsync.h"
 
 /* ---- handle types ---- */
 
 static chl_lua_type wg_type, mutex_type, once_type;
 
-static void *wg_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &wg_type); }
 static void wg_retain(void *o) { chl_wg_retain(o); }
 static void wg_release(void *o) { chl_wg_release(o); }
-static void wg_push(lua_State *L, void *o) { chl_lua_push(L, &wg_type, o); }
 
-static void *mutex_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &mutex_type); }
 static void mutex_retain(void *o) { chl_mutex_retain(o); }
 static void mutex_release(void *o) { chl_mutex_release(o); }
-static void mutex_push(lua_State *L, void *o) { chl_lua_push(L, &mutex_type, o); }
 
-static void *once_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &once_type); }
 static void once_retain(void *o) { chl_once_retain(o); }
 static void once_release(void *o) { chl_once_release(o); }
-static void once_push(lua_State *L, void *o) { chl_lua_push(L, &once_type, o); }
 
 /* ---- waitgroup ---- */
 
@@ -47,7 +40,7 @@ static int l_wg_new(lua_State *L)
 	chl_wg *wg = chl_wg_new();
 
 	if (!wg)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &wg_type, wg);
 	return 1;
 }
@@ -140,7 +133,7 @@ static int l_wg_go(lua_State *L)
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	g = malloc(sizeof *g);
 	if (!g)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	rc = chl_wg_add(wg, 1);
 	if (rc != CHL_OK) {
 		free(g);
@@ -185,7 +178,7 @@ static int l_mutex_new(lua_State *L)
 	chl_mutex *m = chl_mutex_new();
 
 	if (!m)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &mutex_type, m);
 	return 1;
 }
@@ -275,7 +268,7 @@ static int l_once_new(lua_State *L)
 	chl_once *o = chl_once_new();
 
 	if (!o)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &once_type, o);
 	return 1;
 }
@@ -353,18 +346,12 @@ static const luaL_Reg once_meta[] = {
 
 /* ---- the table ---- */
 
-static chl_lua_type wg_type = {
-	{"chanlab.waitgroup", wg_get, wg_retain, wg_release, wg_push},
-	wg_methods, wg_meta
-};
-static chl_lua_type mutex_type = {
-	{"chanlab.mutex", mutex_get, mutex_retain, mutex_release, mutex_push},
-	mutex_methods, mutex_meta
-};
-static chl_lua_type once_type = {
-	{"chanlab.once", once_get, once_retain, once_release, once_push},
-	once_methods, once_meta
-};
+static chl_lua_type wg_type =
+	CHL_LUA_TYPE("chanlab.waitgroup", wg_retain, wg_release, wg_methods, wg_meta);
+static chl_lua_type mutex_type =
+	CHL_LUA_TYPE("chanlab.mutex", mutex_retain, mutex_release, mutex_methods, mutex_meta);
+static chl_lua_type once_type =
+	CHL_LUA_TYPE("chanlab.once", once_retain, once_release, once_methods, once_meta);
 
 static const luaL_Reg sync_funcs[] = {
 	{"waitgroup", l_wg_new},
@@ -373,24 +360,14 @@ static const luaL_Reg sync_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const sync_types[] = { &wg_type, &mutex_type, &once_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local sync = ...`) can cross states. */
-static void register_types(void)
+static int open_sync(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&wg_type);
-	chl_lua_type_register(&mutex_type);
-	chl_lua_type_register(&once_type);
-	for (r = sync_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_sync(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, sync_funcs);
 	return 1;
 }
+
+const chl_lua_lib chl_lib_sync = {
+	"sync", open_sync, sync_funcs, NULL, sync_types
+};

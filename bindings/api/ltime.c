@@ -17,18 +17,15 @@
  * chl_timechan; its `.c` is a new channel handle on each access (they
  * compare equal: same channel).
  */
-#include <pthread.h>
 #include <string.h>
 
 #include "api/lchan.h"
-#include "runtime/lrt.h"
+#include "api/ltime.h"
 
 static chl_lua_type timer_type;
 
-static void *timer_get(lua_State *L, int idx) { return chl_lua_test(L, idx, &timer_type); }
 static void timer_retain(void *o) { chl_timechan_retain(o); }
 static void timer_release(void *o) { chl_timechan_release(o); }
-static void timer_push(lua_State *L, void *o) { chl_lua_push(L, &timer_type, o); }
 
 /* Durations handed to the core are capped at ~146 years, so that "now +
  * d" cannot overflow there (time.after(math.huge) simply never fires). */
@@ -47,13 +44,6 @@ static int64_t after_ns(int64_t d)
 	int64_t now = chl_now();
 
 	return d > INT64_MAX - now ? INT64_MAX : now + d;
-}
-
-/* Raise Go's panic words as a plain string (no position), like chl_lua_raise. */
-static int raise_str(lua_State *L, const char *msg)
-{
-	lua_pushstring(L, msg);
-	return lua_error(L);
 }
 
 /* ---- clock ---- */
@@ -82,7 +72,7 @@ static int sleep_k(lua_State *L, int status, lua_KContext kctx)
 	(void)kctx;
 	chl_parker_disarm(wt->parker);
 	if (wt->parker->status == CHL_NOMEM)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	return 0;
 }
 
@@ -106,7 +96,7 @@ static int l_after(lua_State *L)
 	chl_chan *c = chl_after(check_duration(L, 1));
 
 	if (!c)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push_chan_kind(L, c, CHL_LUA_CHAN_TIME);
 	return 1;
 }
@@ -117,10 +107,10 @@ static int timer_new(lua_State *L, bool ticker)
 	chl_timechan *t;
 
 	if (ticker && ns <= 0)
-		return raise_str(L, "non-positive interval for NewTicker");
+		return chl_lua_raise_words(L, "non-positive interval for NewTicker");
 	t = chl_timechan_new(ns, ticker ? ns : 0);
 	if (!t)
-		return chl_lua_raise(L, CHL_NOMEM);
+		return chl_lua_nomem(L);
 	chl_lua_push(L, &timer_type, t);
 	return 1;
 }
@@ -148,7 +138,7 @@ static int l_timer_reset(lua_State *L)
 	int64_t ns = check_duration(L, 2);
 
 	if (chl_timechan_is_ticker(t) && ns <= 0)
-		return raise_str(L, "non-positive interval for Ticker.Reset");
+		return chl_lua_raise_words(L, "non-positive interval for Ticker.Reset");
 	lua_pushboolean(L, chl_timechan_reset(t, ns));
 	return 1;
 }
@@ -197,10 +187,8 @@ static const luaL_Reg timer_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type timer_type = {
-	{"chanlab.timer", timer_get, timer_retain, timer_release, timer_push},
-	NULL, timer_meta
-};
+static chl_lua_type timer_type =
+	CHL_LUA_TYPE("chanlab.timer", timer_retain, timer_release, NULL, timer_meta);
 
 static const luaL_Reg time_funcs[] = {
 	{"now", l_now},
@@ -212,22 +200,10 @@ static const luaL_Reg time_funcs[] = {
 	{NULL, NULL}
 };
 
-static pthread_once_t types_once = PTHREAD_ONCE_INIT;
+static chl_lua_type *const time_types[] = { &timer_type, NULL };
 
-/* Once per process: the handle types, and the table's functions so that
- * a closure that captured the table (`local time = ...`) can cross states. */
-static void register_types(void)
+static int open_time(lua_State *L)
 {
-	const luaL_Reg *r;
-
-	chl_lua_type_register(&timer_type);
-	for (r = time_funcs; r->name; r++)
-		chl_transfer_register_cfunction(r->name, r->func);
-}
-
-int chl_open_time(lua_State *L)
-{
-	pthread_once(&types_once, register_types);
 	luaL_newlib(L, time_funcs);
 	lua_pushnumber(L, 1e-9);
 	lua_setfield(L, -2, "ns");
@@ -244,3 +220,7 @@ int chl_open_time(lua_State *L)
 	lua_setfield(L, -2, "hour");
 	return 1;
 }
+
+const chl_lua_lib chl_lib_time = {
+	"time", open_time, time_funcs, NULL, time_types
+};

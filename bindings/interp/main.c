@@ -21,7 +21,8 @@
 
 #include <lualib.h>
 
-#include "runtime/goroutine.h"
+#include "module.h"
+#include "runtime/report.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
@@ -78,13 +79,8 @@ static char *dir_of(const char *path)
 
 static void set_globals(lua_State *L, const char *script_dir)
 {
-	const luaL_Reg *p;
-
 	luaL_openlibs(L);
-	for (p = chl_lazyenv_api(); p->name; p++) {
-		p->func(L);
-		lua_setglobal(L, p->name);
-	}
+	chl_module_set_globals(L);
 	if (script_dir) {
 		lua_getglobal(L, "package");
 		lua_getfield(L, -1, "path");
@@ -142,42 +138,49 @@ static void find_labs(char *out, size_t size, const char *exe)
 	free(dir);
 }
 
-int main(int argc, char **argv)
-{
-	chl_rt_config cfg = { 0 };
-	const char *code = NULL, *script = NULL;
-	bool lab = false;
-	int i = 1, first_arg;
-	char *script_dir = NULL;
-	chl_rt *rt;
-	goroutine *g;
-	lua_State *L;
+/* ---- the steps of main ---- */
 
-	chl_rt_config_from_env(&cfg);
-	cfg.detect_deadlock = true;
+/* What the command line asks for. */
+typedef struct options {
+	chl_rt_config cfg;
+	const char *code;          /* -e 'code' */
+	const char *script;        /* a file, "-" (stdin), or NULL */
+	char *script_dir;          /* its folder (owned), or NULL */
+	bool lab;                  /* chanlab lab ... */
+	int first_arg;             /* argv index of the script's first argument */
+} options;
+
+/* Parse argv into o; prints and exits for --help, --version and usage
+ * errors. */
+static void parse_args(int argc, char **argv, options *o)
+{
+	int i = 1;
+
+	chl_rt_config_from_env(&o->cfg);
+	o->cfg.detect_deadlock = true;
 	if (i < argc && strcmp(argv[i], "run") == 0)
 		i++;
 	else if (i < argc && strcmp(argv[i], "lab") == 0) {
-		lab = true;
+		o->lab = true;
 		i++;
 	}
-	for (; i < argc && argv[i][0] == '-' && !lab; i++) {
+	for (; i < argc && argv[i][0] == '-' && !o->lab; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
 			fputs(usage, stdout);
-			return 0;
+			exit(0);
 		} else if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
 			printf("chanlab %s (%s)\n", CHANLAB_VERSION, LUA_RELEASE);
-			return 0;
+			exit(0);
 		} else if (strcmp(argv[i], "--procs") == 0 && i + 1 < argc) {
-			cfg.procs = atoi(argv[++i]);
-			if (cfg.procs < 1)
+			o->cfg.procs = atoi(argv[++i]);
+			if (o->cfg.procs < 1)
 				die_usage("--procs wants a number >= 1");
 		} else if (strncmp(argv[i], "--procs=", 8) == 0) {
-			cfg.procs = atoi(argv[i] + 8);
-			if (cfg.procs < 1)
+			o->cfg.procs = atoi(argv[i] + 8);
+			if (o->cfg.procs < 1)
 				die_usage("--procs wants a number >= 1");
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
-			code = argv[++i];
+			o->code = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -188,50 +191,90 @@ int main(int argc, char **argv)
 			die_usage(NULL);
 		}
 	}
-	first_arg = i;
-	if (!lab && !code && i < argc) {
-		script = argv[i];
-		first_arg = i + 1;
-		if (strcmp(script, "-") != 0)
-			script_dir = dir_of(script);
+	o->first_arg = i;
+	if (!o->lab && !o->code && i < argc) {
+		o->script = argv[i];
+		o->first_arg = i + 1;
+		if (strcmp(o->script, "-") != 0)
+			o->script_dir = dir_of(o->script);
 	}
-	cfg.script_dir = script_dir;
-	rt = chl_rt_start(&cfg);
-	if (!rt) {
-		fputs("chanlab: cannot start the runtime\n", stderr);
-		return 1;
-	}
-	L = chl_goroutine_new_main(rt, &g);
-	if (!L) {
-		fputs("chanlab: out of memory\n", stderr);
-		return 1;
-	}
-	set_globals(L, script_dir);
-	set_arg(L, argv, argc, first_arg - 1);
-	if (lab) {
-		char exe[PATH_MAX], labs[PATH_MAX];
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	o->cfg.script_dir = o->script_dir;
+}
 
-		exe[n > 0 ? n : 0] = '\0';
-		find_labs(labs, sizeof labs, exe);
-		lua_pushstring(L, exe);
-		lua_setglobal(L, "CHANLAB_EXE");
-		lua_pushstring(L, labs);
-		lua_setglobal(L, "CHANLAB_LABS");
-		load_or_die(L, luaL_loadbuffer(L, chl_lab_lua, sizeof chl_lab_lua - 1, "=lab"));
-	} else if (code) {
-		load_or_die(L, luaL_loadbuffer(L, code, strlen(code), "=(command line)"));
-	} else if (script && strcmp(script, "-") != 0) {
-		load_or_die(L, luaL_loadfile(L, script));
-	} else if (!script && isatty(0)) {
-		load_or_die(L, luaL_loadbuffer(L, chl_repl_lua, sizeof chl_repl_lua - 1, "=repl"));
-	} else {
-		load_or_die(L, luaL_loadfile(L, NULL));
+/* Start the runtime and make the main goroutine's state, with the API as
+ * globals and `arg`; exits 1 when either cannot be made. */
+static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, goroutine **g)
+{
+	lua_State *L;
+
+	*rt = chl_module_start(&o->cfg);
+	if (!*rt) {
+		fputs("chanlab: cannot start the runtime\n", stderr);
+		exit(1);
 	}
-	for (i = first_arg; i < argc; i++)
+	L = chl_goroutine_new_main(*rt, g);
+	if (!L) {
+		fputs("chanlab: not enough memory\n", stderr);
+		exit(1);
+	}
+	set_globals(L, o->script_dir);
+	set_arg(L, argv, argc, o->first_arg - 1);
+	return L;
+}
+
+/* The lab runner gets the executable's path and the labs folder. */
+static void load_lab_runner(lua_State *L)
+{
+	char exe[PATH_MAX], labs[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+	exe[n > 0 ? n : 0] = '\0';
+	find_labs(labs, sizeof labs, exe);
+	lua_pushstring(L, exe);
+	lua_setglobal(L, "CHANLAB_EXE");
+	lua_pushstring(L, labs);
+	lua_setglobal(L, "CHANLAB_LABS");
+	load_or_die(L, luaL_loadbuffer(L, chl_lab_lua, sizeof chl_lab_lua - 1, "=lab"));
+}
+
+/* Push the main chunk: the lab runner, -e code, the script, the prompt
+ * (a terminal and no script) or stdin.  Exits 1 when it does not load. */
+static void load_main(lua_State *L, const options *o)
+{
+	if (o->lab)
+		load_lab_runner(L);
+	else if (o->code)
+		load_or_die(L, luaL_loadbuffer(L, o->code, strlen(o->code), "=(command line)"));
+	else if (o->script && strcmp(o->script, "-") != 0)
+		load_or_die(L, luaL_loadfile(L, o->script));
+	else if (!o->script && isatty(0))
+		load_or_die(L, luaL_loadbuffer(L, chl_repl_lua, sizeof chl_repl_lua - 1, "=repl"));
+	else
+		load_or_die(L, luaL_loadfile(L, NULL));
+}
+
+/* Run the chunk as goroutine 1 with the script's arguments.  Never
+ * returns: the program ends in main_finish, a panic or a deadlock. */
+static _Noreturn void run(lua_State *L, int argc, char **argv, const options *o,
+                          chl_rt *rt, goroutine *g)
+{
+	for (int i = o->first_arg; i < argc; i++)
 		lua_pushstring(L, argv[i]);
 	g->hooks.finish = main_finish;
 	chl_goroutine_spawn(rt, g);
-	for (;;)          /* the program ends in main_finish, a panic or a deadlock */
+	for (;;)
 		pause();
+}
+
+int main(int argc, char **argv)
+{
+	options o = { 0 };
+	chl_rt *rt;
+	goroutine *g;
+	lua_State *L;
+
+	parse_args(argc, argv, &o);
+	L = set_up(argc, argv, &o, &rt, &g);
+	load_main(L, &o);
+	run(L, argc, argv, &o, rt, g);
 }

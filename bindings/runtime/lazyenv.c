@@ -1,24 +1,14 @@
 /*
- * lazyenv.c - a goroutine's globals, made on first use.
- *
- * Opening every standard library costs ~21 us per state, ten times a whole
- * goroutine's budget, and most goroutines touch a handful of names.  So a
- * new state gets only a metatable on its globals table whose __index makes
- * what is asked for, stores it (rawset) and returns it:
- *  - base functions (print, pairs, pcall ...): plain C functions taken once
- *    per process from a template state, pushed as light C functions;
- *  - libraries (string, table, math ...): opened with luaL_requiref;
- *  - the chanlab API (go, chan, sync ...): its part's opener.
- * Strings get a metatable at once whose __index opens the string library,
- * so ("x"):rep(3) works without naming `string` first.
- * After the first access a name is an ordinary global: no further cost.
+ * lazyenv.c - globals made on first use (lazyenv.h).
  */
 #include <pthread.h>
 #include <string.h>
 
 #include <lualib.h>
 
-#include "runtime/goroutine.h"
+#include "runtime/lazyenv.h"
+#include "runtime/lib.h"
+#include "runtime/rt.h"
 
 typedef struct named_fn {
 	const char *name;
@@ -64,25 +54,6 @@ static const luaL_Reg libs[] = {
 	{ NULL, NULL }
 };
 
-static const luaL_Reg api[] = {
-	{ "go", chl_open_go },
-	{ "chan", chl_open_chan },
-	{ "sync", chl_open_sync },
-	{ "atomic", chl_open_atomic },
-	{ "context", chl_open_context },
-	{ "errgroup", chl_open_errgroup },
-	{ "semaphore", chl_open_semaphore },
-	{ "time", chl_open_time },
-	{ "signal", chl_open_signal },
-	{ "runtime", chl_open_runtime },
-	{ NULL, NULL }
-};
-
-const luaL_Reg *chl_lazyenv_api(void)
-{
-	return api;
-}
-
 /* package.path gets the script's folder first, as in the main state. */
 static void fix_package_path(lua_State *L)
 {
@@ -103,6 +74,8 @@ static void fix_package_path(lua_State *L)
 static int lazy_global(lua_State *L)
 {
 	const char *name = lua_tostring(L, 2);
+	chl_rt *rt = chl_rt_current();
+	const chl_lua_lib *lib;
 	int i;
 
 	if (lua_type(L, 2) != LUA_TSTRING)
@@ -133,11 +106,10 @@ static int lazy_global(lua_State *L)
 		lua_pushliteral(L, LUA_VERSION);
 		goto store;
 	}
-	for (i = 0; api[i].name; i++)
-		if (strcmp(name, api[i].name) == 0) {
-			api[i].func(L);
-			goto store;
-		}
+	if (rt && (lib = chl_lua_lib_find(chl_rt_libs(rt), name))) {
+		lib->open(L);
+		goto store;
+	}
 	return 0;
 store:
 	lua_pushvalue(L, 2);

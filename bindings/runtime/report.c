@@ -1,9 +1,5 @@
 /*
- * report.c - what the program prints when it dies, in Go's format:
- * panics (an error escaping a goroutine) and deadlocks (every goroutine
- * asleep).  Both go to stderr after stdout is flushed, and end the process
- * with status 2 through chl_rt_exit, which lets one report through at a
- * time (two goroutines panicking at once print one panic).
+ * report.c - panics and deadlock dumps (report.h).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -11,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/goroutine.h"
+#include <lauxlib.h>
+
+#include "runtime/report.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -152,7 +150,7 @@ static int by_id(const void *a, const void *b)
  * goroutines asleep wants the first ones and a count, not 100,000 stacks. */
 #define DUMP_MAX 100
 
-void chl_rt_deadlock(chl_sched *s, void *ud)
+_Noreturn void chl_report_deadlock(chl_sched *s, void *ud)
 {
 	dump d = { NULL, 0, 0 };
 	size_t i;

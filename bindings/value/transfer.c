@@ -1113,7 +1113,7 @@ static int enc_userdata(encoder *e, int idx)
 	const void *p = lua_topointer(L, idx);
 	if (enc_backref(e, p, &rc))
 		return rc;
-	void *obj = t->get(L, idx);
+	void *obj = t->get(L, idx, t);
 	if (obj == NULL)
 		return fail_type(e, t->tname);
 	if (e->nh == e->hcap) {
@@ -1621,7 +1621,7 @@ static void dec_value(reader *r)
 		chl_assert(ti < (unsigned)nhtypes);
 		luaL_checkstack(L, 2, "value nested too deep");
 		htypes[ti]->retain(obj);
-		htypes[ti]->push(L, obj);
+		htypes[ti]->push(L, htypes[ti], obj);
 		dec_number_obj(r);
 		return;
 	}

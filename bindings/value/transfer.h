@@ -98,16 +98,18 @@ int chl_msg_count(const chl_msg *m);
 /* Handles: shared C objects (channels, waitgroups, contexts...), one type
  * per metatable name.  A userdata is a handle of type t when its metatable
  * is the registry's luaL_getmetatable(L, t->tname). */
-typedef struct chl_handle_type {
+typedef struct chl_handle_type chl_handle_type;
+struct chl_handle_type {
 	const char *tname;                    /* metatable name, e.g. "chanlab.chan" */
-	void *(*get)(lua_State *L, int idx);  /* the C object behind the userdata; NULL: cannot cross */
+	/* The C object behind the userdata at idx (of this type); NULL: cannot cross. */
+	void *(*get)(lua_State *L, int idx, const chl_handle_type *t);
 	void (*retain)(void *obj);            /* +1 reference; any thread */
 	void (*release)(void *obj);           /* -1 reference; any thread */
-	/* Push a new userdata for obj, taking over one reference (decode has
-	 * just retained it).  Allocate the userdata before storing obj: if the
-	 * allocation raises, that reference is lost. */
-	void (*push)(lua_State *L, void *obj);
-} chl_handle_type;
+	/* Push a new userdata of this type for obj, taking over one reference
+	 * (decode has just retained it).  Allocate the userdata before storing
+	 * obj: if the allocation raises, that reference is lost. */
+	void (*push)(lua_State *L, const chl_handle_type *t, void *obj);
+};
 
 /* Register a handle type (the struct must outlive every message; keep it
  * static).  At startup, before any thread uses transfer.  Registering the

@@ -35,8 +35,9 @@ typedef struct fake {
 
 #define FAKE "test.fake"
 
-static void *fake_get(lua_State *L, int idx)
+static void *fake_get(lua_State *L, int idx, const chl_handle_type *t)
 {
+	(void)t;
 	fake **u = luaL_testudata(L, idx, FAKE);
 	return u ? *u : NULL;
 }
@@ -51,8 +52,9 @@ static void fake_release(void *o)
 	((fake *)o)->refs--;
 }
 
-static void fake_push(lua_State *L, void *o)
+static void fake_push(lua_State *L, const chl_handle_type *t, void *o)
 {
+	(void)t;
 	fake **u = lua_newuserdatauv(L, sizeof *u, 0);
 	*u = o;
 	luaL_setmetatable(L, FAKE);
@@ -76,9 +78,9 @@ static const chl_handle_type fake_type = {
 #define NEST "test.nest"
 static chl_msg *nested_msg;
 
-static void *nest_get(lua_State *L, int idx)
+static void *nest_get(lua_State *L, int idx, const chl_handle_type *t)
 {
-	(void)idx;
+	(void)t;
 	lua_newtable(L);
 	lua_pushinteger(L, 42);
 	lua_setfield(L, -2, "inner");
@@ -87,8 +89,9 @@ static void *nest_get(lua_State *L, int idx)
 	return luaL_testudata(L, idx, NEST) ? *(fake **)luaL_testudata(L, idx, NEST) : NULL;
 }
 
-static void nest_push(lua_State *L, void *o)
+static void nest_push(lua_State *L, const chl_handle_type *t, void *o)
 {
+	(void)t;
 	fake **u = lua_newuserdatauv(L, sizeof *u, 0);
 	*u = o;
 	luaL_setmetatable(L, NEST);
@@ -110,9 +113,10 @@ static const chl_handle_type nest_type = {
 /* A third type whose get() raises: the error unwinds through the encoder. */
 #define RAISE "test.raise"
 
-static void *raise_get(lua_State *L, int idx)
+static void *raise_get(lua_State *L, int idx, const chl_handle_type *t)
 {
 	(void)idx;
+	(void)t;
 	luaL_error(L, "get failed");
 	return NULL;
 }
@@ -139,7 +143,7 @@ static void open_types(lua_State *L)
 static void new_handle(lua_State *L, fake *obj, const char *global)
 {
 	fake_retain(obj);
-	fake_push(L, obj);
+	fake_push(L, &fake_type, obj);
 	lua_setglobal(L, global);
 }
 
@@ -1004,7 +1008,7 @@ static void test_reentrant_encode_from_a_handle(void **state)
 	pair *p = *state;
 	fake obj = { 0 };
 	fake_retain(&obj);
-	nest_push(p->src, &obj);
+	nest_push(p->src, &nest_type, &obj);
 	lua_setglobal(p->src, "n");
 	chl_msg *m = encode_code(p->src, "return {a = {1, 2, 3}, n = n, b = {4}}");
 	assert_non_null(nested_msg);

@@ -1,118 +1,11 @@
 /*
- * lrt.c - the Lua runtime: one per process, the scheduler the goroutines
- * run on; plus the small shared helpers of every binding file (handles,
- * errors, durations).
- *
- * Why one per process: a goroutine's state and the main state of a stock
- * lua5.4 both need to find it, and only the process is common to them.
- * It is made once (chl_rt_start) and lives until the process exits.
+ * handle.c - handle userdata: layout, metatables made on first use,
+ * methods resolved on first call (handle.h).
  */
-#include <math.h>
-#include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
-#include "runtime/goroutine.h"
-
-struct chl_rt {
-	chl_sched *sched;
-	chl_rt_config cfg;         /* as started; script_dir owned (strdup) */
-};
-
-static pthread_mutex_t rt_mu = PTHREAD_MUTEX_INITIALIZER;
-static chl_rt *_Atomic the_rt;
-
-static void rt_preempt(chl_task *t, void *ud)
-{
-	(void)ud;
-	if (t)
-		chl_goroutine_preempt(t);
-}
-
-chl_rt *chl_rt_start(const chl_rt_config *cfg)
-{
-	chl_rt *rt;
-
-	pthread_mutex_lock(&rt_mu);
-	rt = the_rt;
-	if (!rt) {
-		chl_sched_config sc = { 0 };
-
-		rt = calloc(1, sizeof *rt);
-		if (rt) {
-			rt->cfg = *cfg;
-			rt->cfg.script_dir = cfg->script_dir ? strdup(cfg->script_dir) : NULL;
-			sc.procs = cfg->procs;
-			sc.detect_deadlock = cfg->detect_deadlock;
-			sc.on_deadlock = chl_rt_deadlock;
-			sc.on_preempt = cfg->preempt ? rt_preempt : NULL;
-			sc.ud = rt;
-			rt->sched = chl_sched_new(&sc);
-			if (!rt->sched) {
-				free(rt);
-				rt = NULL;
-			}
-		}
-		the_rt = rt;
-	}
-	pthread_mutex_unlock(&rt_mu);
-	return rt;
-}
-
-chl_rt *chl_rt_current(void)
-{
-	return the_rt;
-}
-
-chl_rt *chl_lua_rt(lua_State *L)
-{
-	chl_rt *rt = the_rt;
-
-	if (!rt)
-		luaL_error(L, "chanlab: runtime not started");
-	return rt;
-}
-
-chl_sched *chl_rt_sched(chl_rt *rt)
-{
-	return rt->sched;
-}
-
-const char *chl_rt_script_dir(chl_rt *rt)
-{
-	return rt->cfg.script_dir;
-}
-
-/* ---- errors ---- */
-
-int chl_lua_raise(lua_State *L, int status)
-{
-	lua_pushstring(L, chl_strerror(status));
-	return lua_error(L);
-}
-
-/* ---- durations ---- */
-
-int64_t chl_lua_ns(lua_State *L, int idx)
-{
-	double s = luaL_checknumber(L, idx) * 1e9;
-
-	if (isnan(s))
-		luaL_argerror(L, idx, "duration is NaN");
-	if (s >= 9.2e18)
-		return INT64_MAX;
-	if (s <= -9.2e18)
-		return INT64_MIN;
-	return (int64_t)s;
-}
-
-double chl_lua_secs(int64_t ns)
-{
-	return (double)ns / 1e9;
-}
-
-/* ---- handles ---- */
+#include "runtime/handle.h"
 
 typedef struct handle {
 	void *obj;                 /* one reference, or NULL once collected */
@@ -277,4 +170,14 @@ void chl_lua_type_register(chl_lua_type *t)
 	chl_assert(nlua_types < MAX_LUA_TYPES);
 	lua_types[nlua_types++] = t;
 	chl_handle_type_register(&t->h);
+}
+
+void *chl_lua_handle_get(lua_State *L, int idx, const chl_handle_type *t)
+{
+	return chl_lua_test(L, idx, (const chl_lua_type *)t);
+}
+
+void chl_lua_handle_push(lua_State *L, const chl_handle_type *t, void *obj)
+{
+	chl_lua_push(L, (const chl_lua_type *)t, obj);
 }

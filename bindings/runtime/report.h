@@ -1,0 +1,34 @@
+/*
+ * report.h - what the program prints when it dies, in Go's format:
+ * panics (an error escaping a goroutine) and deadlocks (every goroutine
+ * asleep).  Both go to stderr after stdout is flushed, and end the process
+ * with status 2; one report gets through at a time (two goroutines
+ * panicking at once print one panic).
+ */
+#ifndef CHL_REPORT_H
+#define CHL_REPORT_H
+
+#include <stdint.h>
+#include <lua.h>
+
+#include "chanlab.h"
+#include "runtime/goroutine.h"
+
+/* Serialise with the reports; flush stdout and stderr; _exit(status). */
+_Noreturn void chl_rt_exit(int status);
+
+/* Print a Go-style panic for the error on top of L (in goroutine id) and
+ * end the process with status 2. */
+_Noreturn void chl_rt_panic(lua_State *L, uint64_t id);
+
+/* The goroutine's function raised (status, error on top of L, stack not
+ * yet unwound): its hooks may deal with it; otherwise a panic ends the
+ * program. */
+void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,
+                        const chl_go_hooks *hooks);
+
+/* The scheduler found every goroutine asleep: print the dump, exit 2.
+ * The scheduler's on_deadlock. */
+_Noreturn void chl_report_deadlock(chl_sched *s, void *ud);
+
+#endif
