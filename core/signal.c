@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "decide.h"
 #include "signal.h"
 
 static const struct sig {
@@ -304,10 +305,25 @@ void chl_signal_stop(chl_chan *c)
 	pthread_mutex_unlock(&sg.mu);
 }
 
+/* A deterministic run delivers a watched signal at once, on the raising
+ * task, so that it lands at the same point of every run; the dispatcher
+ * thread would deliver it whenever the OS lets it run. */
 int chl_signal_raise(int signo)
 {
-	if (sig_index(signo) < 0)
+	int i = sig_index(signo);
+	bool watched;
+
+	if (i < 0)
 		return CHL_NOSIG;
+	if (chl_det_on) {
+		pthread_mutex_lock(&sg.mu);
+		watched = sg.count[i] > 0;
+		pthread_mutex_unlock(&sg.mu);
+		if (watched) {
+			dispatch(i);
+			return CHL_OK;
+		}
+	}
 	return kill(getpid(), signo) == 0 ? CHL_OK : CHL_INVAL;
 }
 

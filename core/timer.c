@@ -37,6 +37,7 @@
 
 #include "check.h"
 #include "status.h"
+#include "hook.h"
 #include "timer.h"
 
 static struct heap {
@@ -72,12 +73,36 @@ static void wake_init(void)
 	pthread_condattr_destroy(&a);
 }
 
-int64_t chl_now(void)
+/* The virtual clock of a deterministic run: on from chl_clock_virtual
+ * (before any thread reads the time), then moved only by
+ * chl_timers_advance, on the one worker, while no task runs. */
+static bool virtual_on;
+static atomic_llong virtual_now;
+
+void chl_clock_virtual(int64_t start)
+{
+	atomic_store(&virtual_now, start);
+	virtual_on = true;
+}
+
+bool chl_clock_is_virtual(void)
+{
+	return virtual_on;
+}
+
+int64_t chl_real_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * CHL_NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t chl_now(void)
+{
+	if (virtual_on)
+		return atomic_load_explicit(&virtual_now, memory_order_relaxed);
+	return chl_real_now();
 }
 
 void chl_timer_init(chl_timer *t, chl_timer_fn fn, void *arg)
@@ -196,6 +221,33 @@ static void take_due(chl_timer *t, int64_t now)
 	}
 }
 
+/* Run the due timer t's callback (hp.mu held; dropped meanwhile). */
+static void fire(chl_timer *t, int64_t now)
+{
+	take_due(t, now);
+	t->running = 1;
+	hp.cur = t;
+	hp.cur_detached = false;
+	count_pending();
+	pthread_mutex_unlock(&hp.mu);
+
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_TIMER;
+		ev.obj = t;
+		chl_hook_emit(&ev);
+	}
+	t->fn(t, t->arg);
+
+	pthread_mutex_lock(&hp.mu);
+	if (!hp.cur_detached)
+		t->running = 0;
+	hp.cur = NULL;
+	count_pending();
+	pthread_cond_broadcast(&hp.idle);
+}
+
 static void *timer_main(void *unused)
 {
 	(void)unused;
@@ -221,21 +273,7 @@ static void *timer_main(void *unused)
 			hp.sleeping = false;
 			continue;
 		}
-		take_due(t, now);
-		t->running = 1;
-		hp.cur = t;
-		hp.cur_detached = false;
-		count_pending();
-		pthread_mutex_unlock(&hp.mu);
-
-		t->fn(t, t->arg);
-
-		pthread_mutex_lock(&hp.mu);
-		if (!hp.cur_detached)
-			t->running = 0;
-		hp.cur = NULL;
-		count_pending();
-		pthread_cond_broadcast(&hp.idle);
+		fire(t, now);
 	}
 	return NULL;
 }
@@ -247,7 +285,7 @@ static int ensure_thread(void)
 	pthread_attr_t a;
 	int rc;
 
-	if (hp.started)
+	if (hp.started || virtual_on)   /* virtual: chl_timers_advance fires */
 		return CHL_OK;
 	pthread_once(&wake_once, wake_init);
 	pthread_attr_init(&a);
@@ -330,4 +368,27 @@ bool chl_timer_stop(chl_timer *t)
 int chl_timers_pending(void)
 {
 	return atomic_load_explicit(&hp.pending, memory_order_acquire);
+}
+
+bool chl_timers_advance(void)
+{
+	bool fired = false;
+	int64_t at;
+
+	if (!virtual_on)
+		return false;
+	pthread_mutex_lock(&hp.mu);
+	if (hp.n > 0) {
+		at = hp.v[0]->when;
+		if (at > chl_now())
+			atomic_store(&virtual_now, at);
+		/* every timer due at that instant, in heap order (deterministic:
+		 * the same starts in the same order make the same heap) */
+		while (hp.n > 0 && hp.v[0]->when <= at) {
+			fire(hp.v[0], at);
+			fired = true;
+		}
+	}
+	pthread_mutex_unlock(&hp.mu);
+	return fired;
 }

@@ -161,9 +161,9 @@ void chl_thread_park(chl_parker *p)
 	unsigned i;
 
 	chl_parker_commit(p);
-	until = chl_now() + PARK_SPIN_NS;
+	until = chl_real_now() + PARK_SPIN_NS;
 	for (i = 1; !atomic_load_explicit(&tp->token, memory_order_acquire); i++) {
-		if ((i & 63) == 0 && chl_now() > until)
+		if ((i & 63) == 0 && chl_real_now() > until)
 			break;
 		chl_cpu_relax();
 	}

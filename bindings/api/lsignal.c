@@ -25,6 +25,10 @@
 #include "api/lchan.h"
 #include "api/lctx.h"
 #include "api/lsignal.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_RAISE = { CHL_OP_SIGNAL, "signal.raise", 1 };
+static const chl_lua_op OP_STOP = { CHL_OP_SYNC, "signal.Stop", 0 };
 
 #define MAX_SIGNALS 16
 
@@ -112,7 +116,7 @@ static int l_stop(lua_State *L)
 	chl_chan *c = chl_lua_check_chan(L, 1);
 
 	chl_signal_stop(c);
-	return 0;
+	return chl_lua_visible(L, &OP_STOP, c, 0);
 }
 
 static int l_raise(lua_State *L)
@@ -121,7 +125,7 @@ static int l_raise(lua_State *L)
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_RAISE, NULL, 0);
 }
 
 static int l_notify_context(lua_State *L)
@@ -158,7 +162,7 @@ static int l_sigstop_call(lua_State *L)
 	if (w)
 		chl_signal_watch_stop(w);
 	chl_ctx_cancel(s->ctx, CHL_CANCELED, NULL, NULL, NULL);
-	return 0;
+	return chl_lua_visible(L, &OP_STOP, s->ctx, 0);
 }
 
 static int l_sigstop_tostring(lua_State *L)
