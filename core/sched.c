@@ -122,6 +122,8 @@ struct worker {
 	uint32_t rng;                  /* owner only: steal victim choice */
 	uint64_t last_id;              /* owner only: the task it ran last, if
 	                                  still runnable (det's "continue") */
+	chl_task *det_next;            /* owner only: chosen by a decision
+	                                  point of the running task, runs next */
 	bool blocked;                  /* owner only: in block_enter..leave */
 	atomic_int has_next;           /* hint runnext != NULL, for the monitor */
 	atomic_int blocked_hint;       /* `blocked`, for the monitor */
@@ -637,6 +639,10 @@ static chl_task *det_find_work(struct worker *w)
 	chl_sched *s = w->s;
 	chl_task *t;
 
+	if ((t = w->det_next) != NULL) {
+		w->det_next = NULL;
+		return t;
+	}
 	for (;;) {
 		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
 			return NULL;
@@ -658,6 +664,37 @@ static chl_task *det_find_work(struct worker *w)
  * ping-pong pair is preempted like one long task), then - with the global
  * queue looked at every FAIR_TICK slices - the local queue, a global
  * batch, a steal, and sleep. */
+bool chl_sched_decide(void)
+{
+	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
+	chl_task *cur = atomic_load_explicit(&tls_task, memory_order_relaxed);
+	chl_sched *s;
+	uint64_t small[64], *ids;
+	int n, k = 0, i = 1;
+
+	if (!w || !cur || !(s = w->s)->det || w->blocked)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	n = chl_runq_len(&s->gq) + 1;
+	if (n == 1) {                /* nobody else can run: no choice */
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	ids = n <= 64 ? small : malloc((size_t)n * sizeof *ids);
+	if (ids) {
+		ids[0] = cur->id;
+		for (chl_task *t = s->gq.head; t; t = t->next)
+			ids[i++] = t->id;
+		k = chl_decide_task(ids, n, cur->id);
+		if (ids != small)
+			free(ids);
+	}
+	if (k > 0)
+		w->det_next = chl_runq_take_at(&s->gq, k - 1);
+	pthread_mutex_unlock(&s->mu);
+	return k > 0;
+}
+
 static chl_task *find_work(struct worker *w, bool *inherit)
 {
 	chl_sched *s = w->s;

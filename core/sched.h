@@ -166,6 +166,13 @@ void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *a
  * calls into libc, which a pure Lua loop never does).  Cannot fail. */
 bool chl_sched_preempt_requested(void);
 
+/* A decision point of the running task in a deterministic run
+ * (decide.h): choose among it and every runnable task.  True when
+ * another was chosen: the caller's step must then end with YIELD, and the
+ * chosen task runs next; false (also outside deterministic runs, or not
+ * on a task) when the running task goes on.  Cannot fail. */
+bool chl_sched_decide(void);
+
 /* Wait until no task is live (tests, shutdown).  Cannot fail. */
 void chl_sched_wait_idle(chl_sched *s);
 
