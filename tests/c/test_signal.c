@@ -24,6 +24,7 @@
 #include "sched.h"
 #include "signal.h"
 #include "timer.h"
+#include "helpers.h"
 
 #define WAIT_NS (10 * CHL_NS_PER_SEC)
 
@@ -316,17 +317,14 @@ static void churn_while_signals_arrive(void **state)
 	assert_int_equal(chl_signal_notify(keep, SIGUSR2), CHL_OK);
 	atomic_store(&churn_go, 0);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, churn, NULL), 0);
+		th[i] = spawn(churn, NULL);
 	atomic_store(&churn_go, 1);
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(chl_signal_raise(SIGUSR2), CHL_OK);
 		sched_yield();
 	}
-	for (i = 0; i < 3; i++) {
-		void *rc;
-		pthread_join(th[i], &rc);
-		assert_null(rc);
-	}
+	for (i = 0; i < 3; i++)
+		assert_null(join(th[i]));
 	/* One more signal after the storm still arrives. */
 	{
 		int v;
