@@ -307,6 +307,21 @@ function TestSchedule.testReplayCommandsReproduceTheirOutcome()
   end
 end
 
+-- The "explore it" step of labs/README.md: both final values, every
+-- schedule covered, and each outcome's replay gives it back.
+function TestSchedule.testTheExploreItLab()
+  local lab = LABS .. "/explore/racy_counter.lua"
+  local outcomes, summary = explore("--strategy dfs", lab)
+  lu.assertTrue(summary.complete)
+  lu.assertEquals(outcome_set(outcomes), { ["counter = 1\n"] = true, ["counter = 2\n"] = true })
+  outcomes = explore("--runs 200", lab)
+  lu.assertEquals(#outcomes, 2)
+  for _, o in ipairs(outcomes) do
+    local out = sh(o.replay:gsub("^chanlab ", EXE .. " "))
+    lu.assertEquals(out, o.stdout)
+  end
+end
+
 function TestSchedule.testACrashingRunDoesNotEndTheExploration()
   local script = write_script([[
 local n = atomic.int(0)
