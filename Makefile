@@ -3,8 +3,8 @@
 #   make deps     install what is missing (apt-get when root, else says how)
 #   make          build build/libchanlab.a, build/chanlab, build/chanlab.so
 #                 (never installs anything)
-#   make test     deps, then C tests, Lua tests, layer check, lab
-#                 verification; ends "N passed, N failed"
+#   make test     deps, then layer check (tests/layers.lua), C tests, Lua
+#                 tests, lab verification; ends "N passed, N failed"
 #   make labs     deps, then verify and show every lab (the main job)
 #   make tsan     the tests under ThreadSanitizer   (build/tsan)
 #   make asan     the tests under Address+UB Sanitizer (build/asan)
