@@ -6,6 +6,10 @@ local lu = require("luaunit")
 
 local EXE = os.getenv("CHANLAB") or "build/chanlab"
 local SEEDS = tonumber(os.getenv("CHANLAB_TEST_SEEDS") or "100")
+-- Sanitizer builds (make tsan/asan set 10 seeds) also explore with fewer
+-- runs: each is 10-30x slower there.  The counts below stay high enough
+-- that missing an outcome has odds under one in a million.
+local function runs(n) return math.max(n * SEEDS // 100, 30) end
 local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
 local LABS = here .. "/../../labs"
 
@@ -233,20 +237,20 @@ end
 
 function TestSchedule.testExploreFindsBothValuesOfARacyCounter()
   local script = write_script(RACY_COUNTER)
-  local outcomes, summary = explore("--runs 300", script)
+  local outcomes, summary = explore("--runs " .. runs(300), script)
   lu.assertEquals(outcome_set(outcomes), { ["counter = 1\n"] = true, ["counter = 2\n"] = true })
-  lu.assertEquals(summary.runs, 300)
+  lu.assertEquals(summary.runs, runs(300))
   lu.assertEquals(summary.distinct, 2)
   local total = 0
   for _, o in ipairs(outcomes) do total = total + o.count end
-  lu.assertEquals(total, 300)
+  lu.assertEquals(total, runs(300))
   os.remove(script)
 end
 
 function TestSchedule.testExploreFindsTheLockOrderDeadlock()
   local script = write_script(LOCK_ORDER)
   for _, strategy in ipairs({ "dfs", "pct", "random" }) do
-    local outcomes = explore("--runs 500 --strategy " .. strategy, script)
+    local outcomes = explore("--runs " .. runs(500) .. " --strategy " .. strategy, script)
     local set = outcome_set(outcomes)
     lu.assertEquals(set, { ["ok\n"] = true,
       ["fatal error: all goroutines are asleep - deadlock!"] = true }, strategy)
@@ -293,7 +297,8 @@ function TestSchedule.testReplayCommandsReproduceTheirOutcome()
   for _, case in ipairs({ { LOCK_ORDER, "dfs" }, { RACY_COUNTER, "pct" },
                           { CLOSE_RACES_SEND, "random" } }) do
     local script = write_script(case[1])
-    local outcomes = explore("--runs 200 --strategy " .. case[2], script)
+    local n = case[2] == "dfs" and 100000 or runs(200)   -- dfs: all of it
+    local outcomes = explore("--runs " .. n .. " --strategy " .. case[2], script)
     lu.assertTrue(#outcomes >= 2, case[2])
     for _, o in ipairs(outcomes) do
       lu.assertStrContains(o.replay, "chanlab run ")
@@ -314,7 +319,7 @@ function TestSchedule.testTheExploreItLab()
   local outcomes, summary = explore("--strategy dfs", lab)
   lu.assertTrue(summary.complete)
   lu.assertEquals(outcome_set(outcomes), { ["counter = 1\n"] = true, ["counter = 2\n"] = true })
-  outcomes = explore("--runs 200", lab)
+  outcomes = explore("--runs " .. runs(200), lab)
   lu.assertEquals(#outcomes, 2)
   for _, o in ipairs(outcomes) do
     local out = sh(o.replay:gsub("^chanlab ", EXE .. " "))
