@@ -294,8 +294,10 @@ function TestSchedule.testDfsCoversEveryInterleavingAndSaysSo()
 end
 
 function TestSchedule.testReplayCommandsReproduceTheirOutcome()
-  for _, case in ipairs({ { LOCK_ORDER, "dfs" }, { RACY_COUNTER, "pct" },
-                          { CLOSE_RACES_SEND, "random" } }) do
+  -- (dfs on CLOSE_RACES_SEND: its 11 schedules; the lock-order inversion
+  -- has 1,625, too many for a sanitizer build)
+  for _, case in ipairs({ { CLOSE_RACES_SEND, "dfs" }, { LOCK_ORDER, "pct" },
+                          { RACY_COUNTER, "random" } }) do
     local script = write_script(case[1])
     local n = case[2] == "dfs" and 100000 or runs(200)   -- dfs: all of it
     local outcomes = explore("--runs " .. n .. " --strategy " .. case[2], script)
