@@ -153,6 +153,9 @@ install: all
 		install -m 755 $(MODULE) $(DESTDIR)$(PREFIX)/lib/lua/5.4/ && \
 		install -d $(DESTDIR)$(PREFIX)/share/chanlab && \
 		cp -r labs $(DESTDIR)$(PREFIX)/share/chanlab/)
+	$(if $(HAVE_BINDINGS),install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/lua/5.4 && \
+		install -m 644 bindings/interp/chanlab.1 $(DESTDIR)$(PREFIX)/share/man/man1/ && \
+		install -m 644 bindings/chanlab.d.lua $(DESTDIR)$(PREFIX)/share/lua/5.4/)
 
 clean:
 	rm -rf build

@@ -2,6 +2,9 @@
 # deps.sh - install what chanlab needs to build and test, if it is missing.
 # As root it uses apt-get; otherwise it prints the exact command to run.
 # With WITH_GO=1 it also wants Go (for `make bench`'s side-by-side table).
+# Optional packages (luarocks for the rockspec test, groff for the man
+# page test) are tried too; without them those tests skip, so failing to
+# install them fails nothing.
 set -e
 need=""
 pkg-config --exists lua5.4 2>/dev/null || need="$need liblua5.4-dev"
@@ -12,12 +15,25 @@ command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
 if [ "${WITH_GO:-0}" = 1 ]; then
 	command -v go >/dev/null 2>&1 || need="$need golang-go"
 fi
-[ -z "$need" ] && exit 0
+want=""
+command -v luarocks >/dev/null 2>&1 || want="$want luarocks"
+command -v groff >/dev/null 2>&1 || want="$want groff-base"
+[ -z "$need$want" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-	echo "deps: installing$need"
-	apt-get update -qq >/dev/null
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+	if [ -n "$need" ]; then
+		echo "deps: installing$need"
+		apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+	fi
+	[ -n "$want" ] && [ -z "$need" ] && { apt-get update -qq >/dev/null 2>&1 || true; }
+	for p in $want; do
+		echo "deps: installing (optional) $p"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null 2>&1 ||
+		echo "deps: could not install $p; the tests that use it will be skipped" >&2
+	done
 else
+	[ -n "$want" ] && echo "deps: optional (tests skip without them): sudo apt-get install -y$want" >&2
+	[ -z "$need" ] && exit 0
 	echo "deps: missing$need" >&2
 	echo "deps: run: sudo apt-get install -y$need" >&2
 	exit 1
