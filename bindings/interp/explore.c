@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -232,6 +233,10 @@ static _Noreturn void child(const config *c, job *jobs, int njobs, int pipes[3][
 	char **argv = xrealloc(NULL, (size_t)(c->nargs + 3) * sizeof *argv);
 	int null = open("/dev/null", O_RDONLY);
 
+	/* A run must not outlive the explorer that times it. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(2);
 	for (int k = 0; k < njobs; k++)
 		for (int f = 0; f < 3; f++)
 			if (jobs[k].pid > 0 && jobs[k].fd[f] >= 0)
