@@ -226,6 +226,9 @@ static int parse(int argc, char **argv, config *c)
 
 /* ---- running one child ---- */
 
+/* The explorer's pid, for its children. */
+static pid_t explorer;
+
 /* The child: stdout, stderr and the log to their pipes, then the script. */
 static _Noreturn void child(const config *c, job *jobs, int njobs, int pipes[3][2],
                             const chl_decide_config *det, chl_explore_start start)
@@ -235,8 +238,8 @@ static _Noreturn void child(const config *c, job *jobs, int njobs, int pipes[3][
 
 	/* A run must not outlive the explorer that times it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() == 1)
-		_exit(2);
+	if (getppid() != explorer)
+		_exit(2);              /* it died before prctl took effect */
 	for (int k = 0; k < njobs; k++)
 		for (int f = 0; f < 3; f++)
 			if (jobs[k].pid > 0 && jobs[k].fd[f] >= 0)
@@ -283,6 +286,7 @@ static bool launch(const config *c, job *jobs, int njobs, job *j, chl_explore_st
 	det.log_fd = pipes[2][1];
 	fflush(stdout);
 	fflush(stderr);
+	explorer = getpid();
 	j->pid = fork();
 	if (j->pid < 0) {
 		perror("chanlab explore: fork");
