@@ -774,5 +774,12 @@ int chl_explore_main(int argc, char **argv, chl_explore_start start)
 	}
 	report(&c, &r, complete, now_s() - t0);
 	fflush(stdout);
+	for (size_t i = 0; i < r.n; i++) {
+		free(r.v[i].out);
+		free(r.v[i].err);
+		free(r.v[i].first_err);
+		free(r.v[i].schedule);
+	}
+	free(r.v);
 	return 0;
 }

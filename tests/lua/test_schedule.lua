@@ -152,11 +152,12 @@ function TestSchedule.testEveryLabReplaysByteForByte()
   local n = 0
   for lab in labs:gmatch("[^\n]+") do
     local diff = sh(([[
+ea=$(mktemp); eb=$(mktemp)
 for s in $(seq 1 %d); do
-  a=$(%s run --seed $s %s 2>/tmp/chl_a_err; echo "rc=$?")
-  b=$(%s run --seed $s %s 2>/tmp/chl_b_err; echo "rc=$?")
-  [ "$a" = "$b" ] && cmp -s /tmp/chl_a_err /tmp/chl_b_err || echo "seed $s"
-done; rm -f /tmp/chl_a_err /tmp/chl_b_err]]):format(SEEDS, EXE, lab, EXE, lab))
+  a=$(%s run --seed $s %s 2>"$ea"; echo "rc=$?")
+  b=$(%s run --seed $s %s 2>"$eb"; echo "rc=$?")
+  [ "$a" = "$b" ] && cmp -s "$ea" "$eb" || echo "seed $s"
+done; rm -f "$ea" "$eb"]]):format(SEEDS, EXE, lab, EXE, lab))
     lu.assertEquals(diff, "", lab .. " differs between two runs of the same seed")
     n = n + 1
   end
