@@ -1,7 +1,7 @@
 /*
  * main.c - the `chanlab` interpreter.
  *
- *   chanlab [run] [--procs N] script.lua [args...]
+ *   chanlab [run] [--procs N] [--leaks[=fatal]] script.lua [args...]
  *   chanlab [--procs N] -e 'code'
  *   chanlab lab list | run N | verify [N] [--show]
  *   chanlab --help | --version
@@ -11,9 +11,12 @@
  * globals, `arg` and `...` as in lua, and its folder first on
  * package.path.  Exit status: 0 when the main goroutine returns (whatever
  * else runs), 1 for usage errors and scripts that do not load (printed as
- * "chanlab: file:line: message"), 2 for panics and deadlocks.
+ * "chanlab: file:line: message"), 2 for panics and deadlocks (and, with
+ * --leaks=fatal, for goroutines leaked at the end).  Ctrl-\ (SIGQUIT)
+ * prints every goroutine and exits 2, as in Go.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,16 +26,20 @@
 
 #include "module.h"
 #include "runtime/report.h"
+#include "runtime/sigquit.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
 static const char usage[] =
-	"usage: chanlab [run] [--procs N] script.lua [args...]\n"
+	"usage: chanlab [run] [--procs N] [--leaks[=fatal]] script.lua [args...]\n"
 	"       chanlab [--procs N] -e 'code'\n"
 	"       chanlab lab list | run N | verify [N] [--show]\n"
 	"       chanlab --help | --version\n"
 	"With no script, a terminal gets an interactive prompt; otherwise the\n"
 	"script is read from standard input.\n"
+	"--leaks: when the script ends, report the goroutines that can never run\n"
+	"again (leaked, or in a partial deadlock) on stderr; --leaks=fatal also\n"
+	"exits 2 when there are any.  Ctrl-\\ prints every goroutine and exits 2.\n"
 	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
 	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_LABS (the labs folder).\n";
 
@@ -46,18 +53,23 @@ static _Noreturn void die_usage(const char *msg)
 
 /* ---- the main goroutine's end ---- */
 
+/* What --leaks asked for (main_finish's hook argument). */
+enum { LEAKS_OFF, LEAKS_REPORT, LEAKS_FATAL };
+
 /* Runs in goroutine 1 when its chunk returns: the program ends here and
  * now, as Go's does when main returns - on this worker, before the
  * scheduler can notice that the goroutines left behind are all asleep.
- * An error is left to panic. */
+ * With --leaks the leak report comes first (leaks.h: the world stays
+ * stopped, so nothing runs between the report and the exit).  An error
+ * is left to panic. */
 static int main_finish(lua_State *L, int status, int base, void *arg)
 {
-	(void)L;
+	int leaks = (int)(intptr_t)arg;
+
 	(void)base;
-	(void)arg;
 	if (status != LUA_OK)
 		return 0;
-	chl_rt_exit(0);
+	chl_rt_exit(leaks == LEAKS_OFF ? 0 : chl_leaks_at_exit(L, leaks == LEAKS_FATAL));
 }
 
 /* ---- setup ---- */
@@ -147,6 +159,7 @@ typedef struct options {
 	const char *script;        /* a file, "-" (stdin), or NULL */
 	char *script_dir;          /* its folder (owned), or NULL */
 	bool lab;                  /* chanlab lab ... */
+	int leaks;                 /* LEAKS_*: --leaks, --leaks=fatal */
 	int first_arg;             /* argv index of the script's first argument */
 } options;
 
@@ -179,6 +192,10 @@ static void parse_args(int argc, char **argv, options *o)
 			o->cfg.procs = atoi(argv[i] + 8);
 			if (o->cfg.procs < 1)
 				die_usage("--procs wants a number >= 1");
+		} else if (strcmp(argv[i], "--leaks") == 0) {
+			o->leaks = LEAKS_REPORT;
+		} else if (strcmp(argv[i], "--leaks=fatal") == 0) {
+			o->leaks = LEAKS_FATAL;
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
 			o->code = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -261,6 +278,8 @@ static _Noreturn void run(lua_State *L, int argc, char **argv, const options *o,
 	for (int i = o->first_arg; i < argc; i++)
 		lua_pushstring(L, argv[i]);
 	g->hooks.finish = main_finish;
+	g->hooks.arg = (void *)(intptr_t)o->leaks;
+	chl_sigquit_install(rt);
 	chl_goroutine_spawn(rt, g);
 	for (;;)
 		pause();

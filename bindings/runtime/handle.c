@@ -165,6 +165,29 @@ void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t)
 	return h->obj;
 }
 
+const chl_lua_type *chl_lua_handle_peek(lua_State *L, int idx, void **obj)
+{
+	handle *h = lua_touserdata(L, idx);
+
+	if (!h || lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(handle))
+		return NULL;
+	for (int i = 0; i < nlua_types; i++) {
+		if (lua_types[i] == h->t) {
+			*obj = h->obj;
+			return h->t;
+		}
+	}
+	return NULL;
+}
+
+const chl_lua_type *chl_lua_type_of(const chl_handle_type *h)
+{
+	for (int i = 0; i < nlua_types; i++)
+		if (&lua_types[i]->h == h)
+			return lua_types[i];
+	return NULL;
+}
+
 void chl_lua_type_register(chl_lua_type *t)
 {
 	chl_assert(nlua_types < MAX_LUA_TYPES);

@@ -1661,6 +1661,15 @@ void chl_msg_free(chl_msg *m)
 	free(m);
 }
 
+void chl_msg_foreach_handle(const chl_msg *m,
+	void (*fn)(const chl_handle_type *t, void *obj, void *arg), void *arg)
+{
+	const hrec *hs = (const hrec *)(m->data + m->hoff);
+
+	for (uint32_t i = 0; i < m->nhandles; i++)
+		fn(htypes[hs[i].type], hs[i].obj, arg);
+}
+
 size_t chl_msg_size(const chl_msg *m)
 {
 	return sizeof *m + m->hoff + m->nhandles * sizeof(hrec);

@@ -111,6 +111,11 @@ struct chl_handle_type {
 	void (*push)(lua_State *L, const chl_handle_type *t, void *obj);
 };
 
+/* Call fn for each handle reference the message owns (each object once,
+ * with its type).  Reads only; cannot fail.  For the leak detector. */
+void chl_msg_foreach_handle(const chl_msg *m,
+	void (*fn)(const chl_handle_type *t, void *obj, void *arg), void *arg);
+
 /* Register a handle type (the struct must outlive every message; keep it
  * static).  At startup, before any thread uses transfer.  Registering the
  * same tname again replaces nothing and is ignored.  Up to 32 types: more
