@@ -767,6 +767,23 @@ out:
 	return text;
 }
 
+/* The order the report prints the leaked in: the plain ones by id, then
+ * each partial deadlock's members by id.  Fills order (lk->n entries);
+ * returns lk->n. */
+static size_t print_order(const chl_leaks *lk, size_t *order)
+{
+	size_t k = 0, i;
+
+	for (i = 0; i < lk->n; i++)
+		if (lk->v[i].cycle < 0)
+			order[k++] = i;
+	for (size_t c = 0; c < lk->ncycles; c++)
+		for (i = 0; i < lk->n; i++)
+			if (lk->v[i].cycle == (int)c)
+				order[k++] = i;
+	return k;
+}
+
 /* Fill out with the leaked goroutines (reading their states: the world
  * is still stopped). */
 static void report(det *d, chl_leaks *out, int flags)
@@ -800,13 +817,10 @@ static void report(det *d, chl_leaks *out, int flags)
 		l->reason = lk[i]->reason;
 		l->created = g->task.id == 1 ? NULL : g->created;
 		l->cycle = -1;
-		if (lk[i]->L) {
+		if (lk[i]->L)
 			chl_dump_line(lk[i]->L, l->line, sizeof l->line);
-			if (flags & CHL_LEAKS_TRACEBACKS)
-				l->traceback = chl_dump_traceback(lk[i]->L);
-		} else {
+		else
 			snprintf(l->line, sizeof l->line, "?");
-		}
 	}
 	direct_holdings(d, lk, n);
 	if (d->nomem || !build_graph(d, lk, n, &gr))
@@ -843,6 +857,16 @@ static void report(det *d, chl_leaks *out, int flags)
 			cyc[c] = out->ncycles++;
 		}
 		out->v[i].cycle = (int)cyc[c];
+	}
+	/* Tracebacks of those the report prints in full (a new Lua state
+	 * each: not for 100,000). */
+	if (flags & CHL_LEAKS_TRACEBACKS) {
+		size_t *order = prev;   /* n entries, free now */
+		size_t shown = print_order(out, order);
+
+		for (i = 0; i < shown && i < CHL_LEAKS_DUMP_MAX; i++)
+			if (lk[order[i]]->L)
+				out->v[order[i]].traceback = chl_dump_traceback(lk[order[i]]->L);
 	}
 out:
 	free(lk);
@@ -968,7 +992,8 @@ int chl_leaks_find(lua_State *L, chl_leaks *out, int flags)
 
 void chl_leaks_print(const chl_leaks *lk, FILE *f)
 {
-	size_t plain = 0, i;
+	size_t plain = 0, i, k, *order;
+	int cycle = -1;
 	char state[96];
 
 	if (lk->skipped) {
@@ -984,24 +1009,24 @@ void chl_leaks_print(const chl_leaks *lk, FILE *f)
 		fprintf(f, " (%zu in %s)", lk->n - plain,
 		        lk->ncycles > 1 ? "partial deadlocks" : "a partial deadlock");
 	fputc('\n', f);
-	for (i = 0; i < lk->n; i++) {
-		if (lk->v[i].cycle >= 0)
-			continue;
-		snprintf(state, sizeof state, "%s (leaked)", lk->v[i].reason);
-		fputc('\n', f);
-		chl_dump_goroutine(f, lk->v[i].id, state, lk->v[i].traceback, lk->v[i].created);
-	}
-	for (size_t c = 0; c < lk->ncycles; c++) {
-		fprintf(f, "\npartial deadlock: %s\n", lk->cycles[c]);
-		for (i = 0; i < lk->n; i++) {
-			if (lk->v[i].cycle != (int)c)
-				continue;
-			snprintf(state, sizeof state, "%s (partial deadlock)", lk->v[i].reason);
-			fputc('\n', f);
-			chl_dump_goroutine(f, lk->v[i].id, state, lk->v[i].traceback,
-			                   lk->v[i].created);
+	if (!(order = malloc(lk->n * sizeof *order)))
+		return;
+	print_order(lk, order);
+	for (k = 0; k < lk->n && k < CHL_LEAKS_DUMP_MAX; k++) {
+		const chl_leak *l = &lk->v[order[k]];
+
+		if (l->cycle >= 0 && l->cycle != cycle) {
+			cycle = l->cycle;
+			fprintf(f, "\npartial deadlock: %s\n", lk->cycles[cycle]);
 		}
+		snprintf(state, sizeof state, "%s (%s)", l->reason,
+		         l->cycle < 0 ? "leaked" : "partial deadlock");
+		fputc('\n', f);
+		chl_dump_goroutine(f, l->id, state, l->traceback, l->created);
 	}
+	if (lk->n > k)
+		fprintf(f, "\n... and %zu more leaked goroutines\n", lk->n - k);
+	free(order);
 }
 
 int chl_leaks_at_exit(lua_State *L, bool fatal)

@@ -95,8 +95,12 @@ typedef struct chl_leaks {
 	size_t ncycles;
 } chl_leaks;
 
+/* At most this many goroutines are printed (and traced) in full: a
+ * program with 100,000 leaked wants the first ones and a count. */
+#define CHL_LEAKS_DUMP_MAX 100
+
 enum {
-	CHL_LEAKS_TRACEBACKS = 1,  /* fill chl_leak.traceback */
+	CHL_LEAKS_TRACEBACKS = 1,  /* fill chl_leak.traceback (of those printed) */
 	CHL_LEAKS_KEEP_STOPPED = 2 /* leave the world stopped (at exit) */
 };
 
@@ -110,7 +114,8 @@ void chl_leaks_free(chl_leaks *lk);
 
 /* The report in Go's dump format, on f: each leaked goroutine as
  * `goroutine 8 [chan send (leaked)]:`, its traceback and creator, the
- * partial deadlocks with their cycles.  Nothing when none leaked. */
+ * partial deadlocks with their cycles (at most CHL_LEAKS_DUMP_MAX
+ * goroutines, then a count).  Nothing when none leaked. */
 void chl_leaks_print(const chl_leaks *lk, FILE *f);
 
 /* The end of `chanlab run --leaks`: find (the world stays stopped),
