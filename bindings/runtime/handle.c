@@ -92,6 +92,16 @@ static void push_resolver(lua_State *L)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &resolver_key);
 }
 
+const void *chl_lua_method_resolver(lua_State *L)
+{
+	const void *p;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &resolver_key);
+	p = lua_type(L, -1) == LUA_TTABLE ? lua_topointer(L, -1) : NULL;
+	lua_pop(L, 1);
+	return p;
+}
+
 /* Push t's metatable, making it in this state on first use.  It is kept
  * in the registry under its name (luaL_newmetatable, what transfer.c and
  * luaL_checkudata look for) and under t's address, which is what

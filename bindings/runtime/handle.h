@@ -64,6 +64,12 @@ void *chl_lua_test(lua_State *L, int idx, const chl_lua_type *t);
  * safe on a state that is not running (the leak detector). */
 const chl_lua_type *chl_lua_handle_peek(lua_State *L, int idx, void **obj);
 
+/* The table every handle type's metatable has as its own metatable in
+ * L's state (it resolves methods), as lua_topointer gives it; NULL when
+ * none was made yet.  Reads only.  The leak detector's walk skips the
+ * handle metatables by it: they hold chanlab's C functions only. */
+const void *chl_lua_method_resolver(lua_State *L);
+
 /* The handle type whose transfer description is h, or NULL when h was
  * registered for transfer alone (not through chl_lua_type_register). */
 const chl_lua_type *chl_lua_type_of(const chl_handle_type *h);

@@ -21,6 +21,7 @@ typedef struct walker {
 	chl_walk_fn fn;
 	void *arg;
 	int base;                  /* W's top when the walk began */
+	const void *resolver;      /* the handle metatables' metatable */
 	bool ok;                   /* false: a stack or seen ran out */
 } walker;
 
@@ -32,14 +33,28 @@ static bool room(walker *k, lua_State *L, int n)
 	return k->ok;
 }
 
-/* Is the value on top of W an object not met before?  Marks it met. */
+/* Can a value of type t lead to other values? */
+static bool is_object(int t)
+{
+	return t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TUSERDATA || t == LUA_TTHREAD;
+}
+
+/* Is the value on top of W an object not met before?  Marks it met.  A C
+ * function without upvalues leads nowhere: not an object to walk (the
+ * globals hold a score of them in every state). */
 static bool fresh(walker *k)
 {
 	bool added = false;
 
 	switch (lua_type(k->W, -1)) {
-	case LUA_TTABLE:
 	case LUA_TFUNCTION:
+		if (lua_iscfunction(k->W, -1)) {
+			if (!lua_getupvalue(k->W, -1, 1))
+				return false;
+			lua_pop(k->W, 1);
+		}
+		break;
+	case LUA_TTABLE:
 	case LUA_TUSERDATA:
 	case LUA_TTHREAD:
 		break;
@@ -102,6 +117,10 @@ static void visit_table(walker *k, int t)
 	if (!room(k, W, 4))
 		return;
 	if (lua_getmetatable(W, t)) {
+		if (k->resolver && lua_topointer(W, -1) == k->resolver) {
+			lua_pop(W, 1);   /* a handle type's metatable: C functions */
+			return;
+		}
 		weakness(k, lua_gettop(W), &weak_k, &weak_v);
 		keep(k);
 	}
@@ -115,7 +134,7 @@ static void visit_table(walker *k, int t)
 			lua_insert(W, -2);                 /* value key */
 		else
 			lua_pop(W, 1);
-		if (!weak_k) {
+		if (!weak_k && is_object(lua_type(W, -1))) {
 			lua_pushvalue(W, -1);              /* key key */
 			if (fresh(k))
 				lua_insert(W, -2);
@@ -212,12 +231,13 @@ static void keep_type_metatables(walker *k)
 
 bool chl_walk_state(lua_State *W, chl_ptrmap *seen, chl_walk_fn fn, void *arg)
 {
-	walker k = { W, seen, fn, arg, lua_gettop(W), true };
+	walker k = { W, seen, fn, arg, lua_gettop(W), NULL, true };
 	int cur;
 
 	chl_ptrmap_clear(seen);
 	if (!lua_checkstack(W, 8))
 		return false;
+	k.resolver = chl_lua_method_resolver(W);
 	lua_pushnil(W);
 	cur = lua_gettop(W);
 	lua_pushvalue(W, LUA_REGISTRYINDEX);

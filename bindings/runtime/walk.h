@@ -12,7 +12,8 @@
  * could still use; garbage is never visited, which is what a full
  * collection before the walk would have given, without running any
  * finalizer in a state that is not ours to run.  (Not followed: the
- * strings' metatable, which needs a string to reach.)
+ * strings' metatable, which needs a string to reach, and the handle
+ * types' metatables, which hold chanlab's C functions.)
  *
  * The state must not run meanwhile: it is a parked goroutine's with the
  * world stopped (sched.h), or the caller's own.  The walk pushes only on
