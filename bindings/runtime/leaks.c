@@ -784,8 +784,20 @@ static size_t print_order(const chl_leaks *lk, size_t *order)
 	return k;
 }
 
+/* Where o blocked, into l->line (once). */
+static void set_line(chl_leak *l, const gor *o)
+{
+	if (l->line[0])
+		return;
+	if (o->L)
+		chl_dump_line(o->L, l->line, sizeof l->line);
+	else
+		snprintf(l->line, sizeof l->line, "?");
+}
+
 /* Fill out with the leaked goroutines (reading their states: the world
- * is still stopped). */
+ * is still stopped).  For a printed report (CHL_LEAKS_TRACEBACKS) only
+ * those printed in full and those in partial deadlocks get their line. */
 static void report(det *d, chl_leaks *out, int flags)
 {
 	size_t n = 0, i;
@@ -817,10 +829,8 @@ static void report(det *d, chl_leaks *out, int flags)
 		l->reason = lk[i]->reason;
 		l->created = g->task.id == 1 ? NULL : g->created;
 		l->cycle = -1;
-		if (lk[i]->L)
-			chl_dump_line(lk[i]->L, l->line, sizeof l->line);
-		else
-			snprintf(l->line, sizeof l->line, "?");
+		if (!(flags & CHL_LEAKS_TRACEBACKS))
+			set_line(l, lk[i]);
 	}
 	direct_holdings(d, lk, n);
 	if (d->nomem || !build_graph(d, lk, n, &gr))
@@ -835,6 +845,9 @@ static void report(det *d, chl_leaks *out, int flags)
 	}
 	for (i = 0; i < n; i++)
 		count[comp[i]]++;
+	for (i = 0; i < n; i++)
+		if (count[comp[i]] >= 2)
+			set_line(&out->v[i], lk[i]);   /* the cycle texts name them */
 	for (i = 0; i < gr.nodes; i++)
 		cyc[i] = UNSEEN;
 	/* By id: a cycle's text starts at its lowest goroutine. */
@@ -864,9 +877,11 @@ static void report(det *d, chl_leaks *out, int flags)
 		size_t *order = prev;   /* n entries, free now */
 		size_t shown = print_order(out, order);
 
-		for (i = 0; i < shown && i < CHL_LEAKS_DUMP_MAX; i++)
+		for (i = 0; i < shown && i < CHL_LEAKS_DUMP_MAX; i++) {
+			set_line(&out->v[order[i]], lk[order[i]]);
 			if (lk[order[i]]->L)
 				out->v[order[i]].traceback = chl_dump_traceback(lk[order[i]]->L);
+		}
 	}
 out:
 	free(lk);

@@ -80,7 +80,9 @@ void chl_reach_cancel(chl_reach *r, chl_ctx *ctx);
 typedef struct chl_leak {
 	uint64_t id;
 	const char *reason;        /* what it waits on: "chan send" (static) */
-	char line[LUA_IDSIZE + 24];/* where it blocked: "x.lua:3", or "?" */
+	char line[LUA_IDSIZE + 24];/* where it blocked: "x.lua:3", or "?" (with
+	                              CHL_LEAKS_TRACEBACKS: "" for those
+	                              the report does not print) */
 	const char *created;       /* "file:line" of its go(); NULL for goroutine 1 */
 	char *traceback;           /* Lua's traceback lines (malloc'd), or NULL */
 	int cycle;                 /* its partial deadlock (index in cycles), or -1 */
