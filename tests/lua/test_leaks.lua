@@ -315,16 +315,18 @@ end
 
 ---- at exit: --leaks ----------------------------------------------------------
 
-local LEAKY = [[
+-- Line 1 of the scripts below: wait until no goroutine is runnable.
+local SETTLE = "local function settle() for _ = 1, 10000 do "
+  .. "if not runtime.stack(true):find('%[runnable%]') then return end; "
+  .. "time.sleep(0.001) end end\n"
+
+local LEAKY = SETTLE .. [[
 local function fire()
   local ch = chan()
   go(function() ch:send(1) end)
 end
 fire()
-local ready = chan()
-go(function() ready:send(true) end)
-ready:recv()
-time.sleep(0.01)
+settle()
 print("done")
 ]]
 
@@ -333,8 +335,8 @@ function TestLeaks.testLeaksAtExitInGoFormat()
   lu.assertEquals(status, 0)
   lu.assertEquals(out, "done\n")
   lu.assertStrContains(err, "leaked goroutines: 1\n\ngoroutine 2 [chan send (leaked)]:\n")
-  lu.assertStrContains(err, script:match("[^/]*$") .. ":3:")
-  lu.assertStrContains(err, "created by go() at " .. script .. ":3\n")
+  lu.assertStrContains(err, script:match("[^/]*$") .. ":4:")
+  lu.assertStrContains(err, "created by go() at " .. script .. ":4\n")
 end
 
 function TestLeaks.testLeaksFatalExitsTwo()
@@ -349,20 +351,20 @@ function TestLeaks.testNoLeakNoReport()
 end
 
 function TestLeaks.testPartialDeadlockAtExit()
-  local _, err, status, script = run([[
+  local _, err, status, script = run(SETTLE .. [[
 local function swap()
   local a, b = chan(), chan()
   go(function() a:send(1); b:recv() end)
   go(function() b:send(2); a:recv() end)
 end
 swap()
-time.sleep(0.02)
+settle()
 ]], "--leaks")
   local name = script
   lu.assertEquals(status, 0)
   lu.assertStrContains(err, "leaked goroutines: 2 (2 in a partial deadlock)\n")
-  lu.assertStrContains(err, ("partial deadlock: G2 waits for G3 (chan send at %s:3), "
-    .. "G3 waits for G2 (chan send at %s:4)\n"):format(name, name))
+  lu.assertStrContains(err, ("partial deadlock: G2 waits for G3 (chan send at %s:4), "
+    .. "G3 waits for G2 (chan send at %s:5)\n"):format(name, name))
   lu.assertStrContains(err, "goroutine 2 [chan send (partial deadlock)]:\n")
 end
 
@@ -393,12 +395,13 @@ end
 function TestLeaks.testSigquitDumpsEveryGoroutineAndExitsTwo()
   local script, outf, errf = os.tmpname(), os.tmpname(), os.tmpname()
   local f = assert(io.open(script, "w"))
-  f:write([[
+  f:write(SETTLE .. [[
 local ch = chan()
 go(function()
   ch:recv()
 end)
 go(function() time.sleep(60) end)
+settle()
 print("ready")
 io.stdout:flush()
 time.sleep(60)
@@ -418,10 +421,10 @@ kill -QUIT $pid; wait $pid; echo "$?"]]):format(EXE, script, outf, errf, outf)
   os.remove(errf)
   lu.assertEquals(status, 2)
   lu.assertStrContains(err, "SIGQUIT: quit\n\ngoroutine 1 [sleep]:\n")
-  lu.assertStrContains(err, script:match("[^/]*$") .. ":8:")
-  lu.assertStrMatches(err, ".*goroutine 2 %[chan receive%]:\n.-" .. script:match("[^/]*$") .. ":3:.*")
+  lu.assertStrContains(err, script:match("[^/]*$") .. ":10:")
+  lu.assertStrMatches(err, ".*goroutine 2 %[chan receive%]:\n.-" .. script:match("[^/]*$") .. ":4:.*")
   lu.assertStrContains(err, "goroutine 3 [sleep]:\n")
-  lu.assertStrContains(err, "created by go() at " .. script .. ":2\n")
+  lu.assertStrContains(err, "created by go() at " .. script .. ":3\n")
 end
 
 function TestLeaks.testStockLuaCannotTell()
