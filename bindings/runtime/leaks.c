@@ -547,11 +547,14 @@ typedef struct edge {
 	size_t from, to;
 } edge;
 
+/* By source, then target: the same graph gives the same cycle texts. */
 static int by_from(const void *a, const void *b)
 {
 	const edge *x = a, *y = b;
 
-	return (x->from > y->from) - (x->from < y->from);
+	if (x->from != y->from)
+		return (x->from > y->from) - (x->from < y->from);
+	return (x->to > y->to) - (x->to < y->to);
 }
 
 static bool build_graph(det *d, gor **lk, size_t n, graph *gr)
