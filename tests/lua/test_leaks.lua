@@ -146,6 +146,20 @@ group()
 ]]), "2 chan receive :4\n3 errgroup.Wait :5")
 end
 
+function TestLeaks.testBlockedInACallThatCannotYield()
+  -- a sort comparator cannot yield: the goroutine blocks its worker
+  -- thread instead of parking, and is found all the same
+  lu.assertEquals(leaks([[
+local function sorter()
+  local never = chan()
+  go(function()
+    table.sort({ 2, 1 }, function(a, b) never:recv(); return a < b end)
+  end)
+end
+sorter()
+]]), "2 chan receive :4")
+end
+
 ---- partial deadlocks ---------------------------------------------------------
 
 function TestLeaks.testLockOrderInversion()
@@ -366,6 +380,33 @@ settle()
   lu.assertStrContains(err, ("partial deadlock: G2 waits for G3 (chan send at %s:4), "
     .. "G3 waits for G2 (chan send at %s:5)\n"):format(name, name))
   lu.assertStrContains(err, "goroutine 2 [chan send (partial deadlock)]:\n")
+end
+
+---- while the program runs ----------------------------------------------------
+
+function TestLeaks.testAskingWhileOthersRun()
+  -- ping-pong pairs, a busy loop (preempted for each stop of the world)
+  -- and a goroutine blocked in a call that cannot yield (its worker
+  -- sleeps): nothing is leaked, at any moment
+  local stop, wg, gate = atomic.int(0), sync.waitgroup(), chan()
+  for _ = 1, 4 do
+    local a, b = chan(), chan()
+    wg:go(function()
+      while stop:load() == 0 do a:send(1); b:recv() end
+      a:close()
+    end)
+    wg:go(function() for _ in a:range() do b:send(1) end end)
+  end
+  wg:go(function() local x = 0; while stop:load() == 0 do x = x + 1 end end)
+  wg:go(function() table.sort({ 2, 1 }, function(p, q) gate:recv(); return p < q end) end)
+  for _ = 1, 30 do
+    local l, why = runtime.leaks()
+    lu.assertNil(why)
+    lu.assertEquals(#l, 0)
+  end
+  stop:store(1)
+  gate:close()
+  wg:wait()
 end
 
 ---- dumps ---------------------------------------------------------------------
