@@ -33,6 +33,16 @@
  * *partial deadlock*: `G4 waits for G5 (mutex at bank.lua:12), G5 waits
  * for G4 (mutex at bank.lua:13)`.
  *
+ * Limits.  A wait on a timer or signal channel counts as fed from
+ * outside even once its timer is stopped or its signal unregistered; a
+ * handle stored by the script into a handle type's metatable is not
+ * seen (walk.h); the "waits for" edges use what a goroutine holds
+ * directly, not through messages.  One case errs the other way: a done
+ * channel whose context no goroutine holds (only the channel travelled)
+ * is not known to have a deadline above it, so a waiter a deadline
+ * would wake is reported (a cancellation above it is followed down and
+ * seen).
+ *
  * Cost: nothing until asked (the waits record what they are on with a
  * store or two).  Asked, it stops the world (sched.h), walks every
  * goroutine's state once, and is linear in what they hold.
