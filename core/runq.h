@@ -95,6 +95,27 @@ static inline chl_task *chl_runq_cut(chl_runq *q, int k, int *got, chl_task **la
 	return first;
 }
 
+/* Unlink and return the task at position k (0: the head; k < length).
+ * O(k): for a deterministic run's choice, not for the fast paths. */
+static inline chl_task *chl_runq_take_at(chl_runq *q, int k)
+{
+	chl_task *prev = NULL, *t = q->head;
+
+	for (int i = 0; i < k; i++) {
+		prev = t;
+		t = t->next;
+	}
+	if (prev)
+		prev->next = t->next;
+	else
+		q->head = t->next;
+	if (q->tail == t)
+		q->tail = prev;
+	t->next = NULL;
+	atomic_store(&q->n, atomic_load_explicit(&q->n, memory_order_relaxed) - 1);
+	return t;
+}
+
 static inline chl_task *chl_runq_get(chl_runq *q)
 {
 	chl_task *last;

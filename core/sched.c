@@ -58,14 +58,12 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "decide.h"
+#include "hook.h"
 #include "lock.h"
 #include "runq.h"
 #include "sched.h"
 #include "timer.h"
-
-/* Declared by signal.h (helper "time"); weak so that a program without
- * signal.o links: without it no signal can be watched, so 0 is exact. */
-extern int chl_signal_watches(void) __attribute__((weak));
 
 enum {
 	T_NONE,        /* not spawned, or finished */
@@ -118,6 +116,10 @@ struct worker {
 	unsigned tick;                 /* owner only: time slices begun, for
 	                                  FAIR_TICK and the monitor */
 	uint32_t rng;                  /* owner only: steal victim choice */
+	uint64_t last_id;              /* owner only: the task it ran last, if
+	                                  still runnable (det's "continue") */
+	chl_task *det_next;            /* owner only: chosen by a decision
+	                                  point of the running task, runs next */
 	bool blocked;                  /* owner only: in block_enter..leave */
 	atomic_int has_next;           /* hint runnext != NULL, for the monitor */
 	atomic_int blocked_hint;       /* `blocked`, for the monitor */
@@ -141,6 +143,9 @@ struct chl_sched {
 	int procs;
 	bool detect;                   /* cfg.detect_deadlock */
 	bool preempt_on;               /* cfg.on_preempt != NULL */
+	bool det;                      /* a deterministic run (decide.h): one
+	                                  worker, every runnable task on gq,
+	                                  the next one chosen by chl_decide_task */
 	/* workers: slots written under mu before nworkers is raised (release) */
 	struct worker **w;
 	int cap;
@@ -193,6 +198,20 @@ static void world_gate(chl_sched *s);
 
 /* ---- deadlock detection ---- */
 
+/* chl_sched_wake_source_add's count: process-wide, like the timer heap
+ * (see sched.h).  RMWs with release, read with acquire. */
+static atomic_int wake_sources;
+
+void chl_sched_wake_source_add(int delta)
+{
+	atomic_fetch_add_explicit(&wake_sources, delta, memory_order_release);
+}
+
+int chl_sched_wake_sources(void)
+{
+	return atomic_load_explicit(&wake_sources, memory_order_acquire);
+}
+
 static inline void run_inc(chl_sched *s)
 {
 	if (s->detect)
@@ -203,7 +222,8 @@ static inline void run_inc(chl_sched *s)
  * Called when the runnable count has just become 0 (v: the nrun word we
  * left) or when nothing ran for a while (the monitor).  Declares a
  * deadlock when tasks are live, no external thread is registered, no
- * timer is pending, no signal is watched - and nrun is still exactly v.
+ * timer is pending, no wake source is counted (a signal registration) -
+ * and nrun is still exactly v.
  *
  * Why no false report, even when a wake races with the check: every
  * ready increments nrun (bumping the generation) *before* the readied task
@@ -212,17 +232,20 @@ static inline void run_inc(chl_sched *s)
  * after its readies; a timer callback is pending until it returns (the
  * timer heap counts the callback in flight, and publishes the decrement
  * with release, which our acquire load pairs with); a signal dispatcher
- * is covered by its watch; an external thread by its registration.  So
- * if a condition reads "nobody" and nrun is still v afterwards, nobody
- * readied anything between our decrement and the final load (the
- * generation would differ), and nobody can any more: every party that
- * could has been seen absent.  Example: the last task parks with a
- * deadline; the timer fires just as we decrement.  Either we read
- * pending > 0 (callback not done), or the callback is done and its ready
- * bumped nrun before pending dropped, so the final compare fails.  A task
- * readied and re-parked meanwhile (count back to 0) also fails it: the
- * generation moved on.  (2^32 increments within one check would be
- * needed to fool it.)
+ * is covered by the wake source its registration counts (signal.c drops
+ * it, with release, only under the registry lock the dispatcher delivers
+ * under, and the unregistering party - counted itself - waits for a
+ * context cancellation in flight); an external thread by its
+ * registration.  So if a condition reads "nobody" and nrun is still v
+ * afterwards, nobody readied anything between our decrement and the
+ * final load (the generation would differ), and nobody can any more:
+ * every party that could has been seen absent.  Example: the last task
+ * parks with a deadline; the timer fires just as we decrement.  Either
+ * we read pending > 0 (callback not done), or the callback is done and
+ * its ready bumped nrun before pending dropped, so the final compare
+ * fails.  A task readied and re-parked meanwhile (count back to 0) also
+ * fails it: the generation moved on.  (2^32 increments within one check
+ * would be needed to fool it.)
  */
 static void deadlock_check(chl_sched *s, uint64_t v)
 {
@@ -232,7 +255,7 @@ static void deadlock_check(chl_sched *s, uint64_t v)
 		return;
 	if (chl_timers_pending() > 0)
 		return;
-	if (chl_signal_watches && chl_signal_watches() > 0)
+	if (chl_sched_wake_sources() > 0)
 		return;
 	if (atomic_load(&s->nrun) != v)
 		return;
@@ -380,6 +403,10 @@ static void global_put(chl_sched *s, chl_task *t, bool wake)
 /* Local queue tail (owner only).  Takes w->mu, then maybe s->mu. */
 static void local_put(struct worker *w, chl_task *t)
 {
+	if (w->s->det) {
+		global_put(w->s, t, true);
+		return;
+	}
 	pthread_mutex_lock(&w->mu);
 	chl_runq_put(&w->q, t);
 	pthread_mutex_unlock(&w->mu);
@@ -392,6 +419,10 @@ static void put_next(struct worker *w, chl_task *t)
 {
 	chl_task *old = w->runnext;
 
+	if (w->s->det) {
+		global_put(w->s, t, true);
+		return;
+	}
 	w->runnext = t;
 	if (!old) {
 		atomic_store_explicit(&w->has_next, 1, memory_order_relaxed);
@@ -578,12 +609,12 @@ static bool spin_for_work(struct worker *w)
 
 	if (!atomic_compare_exchange_strong(&s->nspinning, &expect, 1))
 		return false;
-	until = chl_now() + SPIN_NS;
+	until = chl_real_now() + SPIN_NS;
 	for (i = 1; !atomic_load_explicit(&s->stop, memory_order_relaxed); i++) {
 		if ((k = work_count(s)) > 0)
 			break;
 		if ((i & 63) == 0) {
-			if (chl_now() > until)
+			if (chl_real_now() > until)
 				break;
 			/* On a crowded machine the spinner would burn the time
 			 * slice of the very thread that is about to make work:
@@ -599,16 +630,103 @@ static bool spin_for_work(struct worker *w)
 	return k > 0;
 }
 
+/* ---- deterministic runs (decide.h) ----
+ *
+ * Every runnable task waits on the global queue; the worker takes the one
+ * chl_decide_task chooses.  When none is runnable the virtual clock jumps
+ * to the next timer (chl_timers_advance), whose callbacks ready tasks; only
+ * when no timer is pending either does the worker sleep (a signal, or a
+ * task blocked on its thread, may still ready someone) - and the deadlock
+ * check, run as the last task parked, has already spoken if nobody can. */
+
+/* Unlink and return the task chl_decide_task picks from gq (s->mu held,
+ * gq not empty). */
+static chl_task *det_take(struct worker *w)
+{
+	chl_sched *s = w->s;
+	int n = chl_runq_len(&s->gq), k = 0, i = 0;
+	uint64_t small[64], *ids = n <= 64 ? small : malloc((size_t)n * sizeof *ids);
+
+	if (ids) {           /* out of memory: the head, still deterministic */
+		for (chl_task *t = s->gq.head; t; t = t->next)
+			ids[i++] = t->id;
+		k = chl_decide_task(ids, n, w->last_id);
+		if (ids != small)
+			free(ids);
+	}
+	return chl_runq_take_at(&s->gq, k);
+}
+
+static chl_task *det_find_work(struct worker *w)
+{
+	chl_sched *s = w->s;
+	chl_task *t;
+
+	if ((t = w->det_next) != NULL) {
+		w->det_next = NULL;
+		return t;
+	}
+	for (;;) {
+		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
+			return NULL;
+		pthread_mutex_lock(&s->mu);
+		t = chl_runq_len(&s->gq) > 0 ? det_take(w) : NULL;
+		pthread_mutex_unlock(&s->mu);
+		if (t)
+			return t;
+		w->last_id = 0;
+		if (chl_timers_advance())
+			continue;
+		deadlock_poll(s);
+		idle_sleep(w, false);
+	}
+}
+
 /* The next task to run, or NULL when the scheduler stops.  Order: runnext
  * (*inherit: it continues the current time slice, as in Go, so that a
  * ping-pong pair is preempted like one long task), then - with the global
  * queue looked at every FAIR_TICK slices - the local queue, a global
  * batch, a steal, and sleep. */
+bool chl_sched_decide(void)
+{
+	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
+	chl_task *cur = atomic_load_explicit(&tls_task, memory_order_relaxed);
+	chl_sched *s;
+	uint64_t small[64], *ids;
+	int n, k = 0, i = 1;
+
+	if (!w || !cur || !(s = w->s)->det || w->blocked)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	n = chl_runq_len(&s->gq) + 1;
+	if (n == 1) {                /* nobody else can run: no choice */
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	ids = n <= 64 ? small : malloc((size_t)n * sizeof *ids);
+	if (ids) {
+		ids[0] = cur->id;
+		for (chl_task *t = s->gq.head; t; t = t->next)
+			ids[i++] = t->id;
+		k = chl_decide_task(ids, n, cur->id);
+		if (ids != small)
+			free(ids);
+	}
+	if (k > 0)
+		w->det_next = chl_runq_take_at(&s->gq, k - 1);
+	pthread_mutex_unlock(&s->mu);
+	return k > 0;
+}
+
 static chl_task *find_work(struct worker *w, bool *inherit)
 {
 	chl_sched *s = w->s;
 	chl_task *t;
 
+	if (s->det) {
+		*inherit = false;
+		return det_find_work(w);
+	}
 	for (;;) {
 		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
 			return NULL;
@@ -638,6 +756,7 @@ static void *worker_main(void *arg)
 	bool inherit;
 
 	atomic_store_explicit(&tls_worker, w, memory_order_relaxed);
+	chl_hook_set_worker(w->id);
 	/* Preemption needs SIGURG even if the creating thread blocked it. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGURG);
@@ -744,6 +863,18 @@ static void finish(struct worker *w, chl_task *t)
 	run_dec(s);
 }
 
+/* Report an event of task t (hook.h); g is t, peer the other task. */
+static void emit_task(chl_op op, chl_task *t, uint64_t peer, const char *what)
+{
+	chl_event ev = { 0 };
+
+	ev.op = op;
+	ev.g = t->id;
+	ev.peer = peer;
+	ev.what = what;
+	chl_hook_emit(&ev);
+}
+
 /* Run one step of t (inherit: from runnext, same time slice). */
 static void run_task(struct worker *w, chl_task *t, bool inherit)
 {
@@ -757,11 +888,18 @@ static void run_task(struct worker *w, chl_task *t, bool inherit)
 		w->tick++;
 	atomic_store_explicit(&w->run_word, w->tick << 1 | 1, memory_order_relaxed);
 	atomic_store_explicit(&tls_task, t, memory_order_relaxed);
+	if (CHL_HOOK_ON())
+		emit_task(CHL_OP_RUN, t, 0, NULL);
 	r = t->step(t);
 	if (w->blocked)              /* block_enter without block_leave */
 		chl_sched_block_leave(t);
 	atomic_store_explicit(&tls_task, NULL, memory_order_relaxed);
 	atomic_store_explicit(&w->run_word, w->tick << 1, memory_order_relaxed);
+	w->last_id = r == CHL_STEP_YIELD ? t->id : 0;
+	if (CHL_HOOK_ON())
+		emit_task(r == CHL_STEP_YIELD ? CHL_OP_YIELD :
+		          r == CHL_STEP_PARK ? CHL_OP_PARK : CHL_OP_EXIT,
+		          t, 0, r == CHL_STEP_PARK ? t->parker.reason : NULL);
 	switch (r) {
 	case CHL_STEP_YIELD:
 		/* The global tail, never runnext: a yielder must not starve
@@ -799,6 +937,13 @@ static void task_ready(chl_parker *p)
 		}
 	}
 	run_inc(s);
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_READY;
+		ev.peer = t->id;
+		chl_hook_emit(&ev);
+	}
 	w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
 	if (w && w->s == s && !w->blocked &&
 	    atomic_load_explicit(&tls_task, memory_order_relaxed))
@@ -899,17 +1044,17 @@ static struct timespec ts_at(int64_t ns)
  * whose callback readied nobody may have been the last hope) with a
  * backoff from 10 ms to 1 s, or sleeps without timeout when nothing is
  * live / detection is off.  Otherwise (active, no preemption) it sleeps
- * until all are idle.  Clock: chl_now() (monotonic), like mon_cv.
+ * until all are idle.  Clock: chl_real_now() (monotonic), like mon_cv.
  */
 static void *monitor_main(void *arg)
 {
 	chl_sched *s = arg;
-	int64_t poll = POLL_MIN_NS, next_scan = chl_now() + SLICE_NS;
+	int64_t poll = POLL_MIN_NS, next_scan = chl_real_now() + SLICE_NS;
 
 	pthread_mutex_lock(&s->mu);
 	while (!atomic_load(&s->stop)) {
 		bool all_idle = atomic_load(&s->nactive) == 0;
-		int64_t now = chl_now();
+		int64_t now = chl_real_now();
 		struct timespec ts;
 
 		if (all_idle && s->detect && atomic_load(&s->live) > 0) {
@@ -922,7 +1067,7 @@ static void *monitor_main(void *arg)
 				deadlock_poll(s);
 				pthread_mutex_lock(&s->mu);
 			}
-			next_scan = chl_now() + SLICE_NS;
+			next_scan = chl_real_now() + SLICE_NS;
 			continue;
 		}
 		poll = POLL_MIN_NS;
@@ -930,7 +1075,7 @@ static void *monitor_main(void *arg)
 			s->mon_sleeping = true;
 			pthread_cond_wait(&s->mon_cv, &s->mu);
 			s->mon_sleeping = false;
-			next_scan = chl_now() + SLICE_NS;
+			next_scan = chl_real_now() + SLICE_NS;
 			continue;
 		}
 		if (now < next_scan) {
@@ -992,6 +1137,9 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 	}
 	if (procs > 4096)
 		procs = 4096;
+	if (chl_det_on)
+		procs = 1;              /* one worker: the order is the strategy's */
+	s->det = chl_det_on;
 	s->cfg = *cfg;
 	s->procs = procs;
 	s->detect = cfg->detect_deadlock;
@@ -1001,7 +1149,7 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 		free(s);
 		return NULL;
 	}
-	if (cfg->on_preempt) {
+	if (cfg->on_preempt && !s->det) {
 		pthread_once(&sigurg_once, sigurg_install);
 		s->preempt_on = sigurg_ok;
 	}
@@ -1034,11 +1182,15 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 			return NULL;
 		}
 	}
-	if (pthread_create(&s->monitor, NULL, monitor_main, s) != 0) {
-		sched_stop_and_free(s);
-		return NULL;
+	/* A deterministic run needs no monitor: nothing is preempted, and its
+	 * one worker polls for a deadlock itself before it sleeps. */
+	if (!s->det) {
+		if (pthread_create(&s->monitor, NULL, monitor_main, s) != 0) {
+			sched_stop_and_free(s);
+			return NULL;
+		}
+		s->monitor_started = true;
 	}
-	s->monitor_started = true;
 	return s;
 }
 
@@ -1074,6 +1226,13 @@ void chl_sched_spawn(chl_sched *s, chl_task *t)
 		s->all->all_prev = t;
 	s->all = t;
 	pthread_mutex_unlock(&s->all_mu);
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_SPAWN;
+		ev.peer = t->id;
+		chl_hook_emit(&ev);
+	}
 	if (w && w->s == s && !w->blocked &&
 	    atomic_load_explicit(&tls_task, memory_order_relaxed))
 		local_put(w, t);
@@ -1084,6 +1243,13 @@ void chl_sched_spawn(chl_sched *s, chl_task *t)
 chl_task *chl_sched_current(void)
 {
 	return atomic_load_explicit(&tls_task, memory_order_relaxed);
+}
+
+uint64_t chl_hook_current_id(void)
+{
+	chl_task *t = atomic_load_explicit(&tls_task, memory_order_relaxed);
+
+	return t ? t->id : 0;
 }
 
 int64_t chl_sched_count(const chl_sched *s)

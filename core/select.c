@@ -19,6 +19,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "decide.h"
 #include "select.h"
 
 /* ---- a fast per-thread random generator ---- */
@@ -116,6 +117,26 @@ static int cmp_chan(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A deterministic run: the enabled cases in their order, rotated to
+ * start at the one chl_decide_n picks - one decision, whose options make
+ * each enabled case the first one polled. */
+static int plan_decided(chl_select_state *st, const chl_select_case *cases, int n)
+{
+	int npoll = 0, first, k = 0;
+
+	for (int i = 0; i < n; i++)
+		npoll += cases[i].chan != NULL;
+	first = chl_decide_n(npoll);
+	for (int i = 0; i < n; i++)
+		if (cases[i].chan) {
+			st->locks[k] = cases[i].chan;
+			st->poll[(k - first + npoll) % npoll] = i;
+			k++;
+		}
+	st->nlocks = npoll;
+	return npoll;
+}
+
 /* Fill st->poll with the enabled cases in random order and st->locks
  * with their channels (unsorted: order_locks sorts them when the locks
  * are needed).  Returns how many cases are enabled.  O(n). */
@@ -123,6 +144,8 @@ static int plan(chl_select_state *st, const chl_select_case *cases, int n)
 {
 	int npoll = 0;
 
+	if (chl_det_on)
+		return plan_decided(st, cases, n);
 	for (int i = 0; i < n; i++) {
 		if (!cases[i].chan)
 			continue;

@@ -37,6 +37,7 @@
 
 #include "check.h"
 #include "status.h"
+#include "hook.h"
 #include "timer.h"
 
 static struct heap {
@@ -72,12 +73,36 @@ static void wake_init(void)
 	pthread_condattr_destroy(&a);
 }
 
-int64_t chl_now(void)
+/* The virtual clock of a deterministic run: on from chl_clock_virtual
+ * (before any thread reads the time), then moved only by
+ * chl_timers_advance, on the one worker, while no task runs. */
+static bool virtual_on;
+static atomic_llong virtual_now;
+
+void chl_clock_virtual(int64_t start)
+{
+	atomic_store(&virtual_now, start);
+	virtual_on = true;
+}
+
+bool chl_clock_is_virtual(void)
+{
+	return virtual_on;
+}
+
+int64_t chl_real_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * CHL_NS_PER_SEC + ts.tv_nsec;
+}
+
+int64_t chl_now(void)
+{
+	if (virtual_on)
+		return atomic_load_explicit(&virtual_now, memory_order_relaxed);
+	return chl_real_now();
 }
 
 void chl_timer_init(chl_timer *t, chl_timer_fn fn, void *arg)
@@ -196,6 +221,38 @@ static void take_due(chl_timer *t, int64_t now)
 	}
 }
 
+/* The timer whose callback this thread is running, if any. */
+static _Thread_local chl_timer *firing;
+
+/* Run the due timer t's callback (hp.mu held; dropped meanwhile). */
+static void fire(chl_timer *t, int64_t now)
+{
+	take_due(t, now);
+	t->running = 1;
+	hp.cur = t;
+	hp.cur_detached = false;
+	count_pending();
+	pthread_mutex_unlock(&hp.mu);
+
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_TIMER;
+		ev.obj = t;
+		chl_hook_emit(&ev);
+	}
+	firing = t;
+	t->fn(t, t->arg);
+	firing = NULL;
+
+	pthread_mutex_lock(&hp.mu);
+	if (!hp.cur_detached)
+		t->running = 0;
+	hp.cur = NULL;
+	count_pending();
+	pthread_cond_broadcast(&hp.idle);
+}
+
 static void *timer_main(void *unused)
 {
 	(void)unused;
@@ -221,21 +278,7 @@ static void *timer_main(void *unused)
 			hp.sleeping = false;
 			continue;
 		}
-		take_due(t, now);
-		t->running = 1;
-		hp.cur = t;
-		hp.cur_detached = false;
-		count_pending();
-		pthread_mutex_unlock(&hp.mu);
-
-		t->fn(t, t->arg);
-
-		pthread_mutex_lock(&hp.mu);
-		if (!hp.cur_detached)
-			t->running = 0;
-		hp.cur = NULL;
-		count_pending();
-		pthread_cond_broadcast(&hp.idle);
+		fire(t, now);
 	}
 	return NULL;
 }
@@ -247,7 +290,7 @@ static int ensure_thread(void)
 	pthread_attr_t a;
 	int rc;
 
-	if (hp.started)
+	if (hp.started || virtual_on)   /* virtual: chl_timers_advance fires */
 		return CHL_OK;
 	pthread_once(&wake_once, wake_init);
 	pthread_attr_init(&a);
@@ -260,9 +303,11 @@ static int ensure_thread(void)
 	return CHL_OK;
 }
 
-static bool on_timer_thread(void)
+/* Is this thread inside hp.cur's callback?  (The timer thread, or in a
+ * deterministic run the worker calling chl_timers_advance.) */
+static bool in_current_callback(void)
 {
-	return hp.started && pthread_equal(pthread_self(), hp.thread);
+	return hp.cur != NULL && firing == hp.cur;
 }
 
 /* Locks: takes and drops hp.mu.  Fails with CHL_NOMEM (heap growth or the
@@ -284,7 +329,7 @@ int chl_timer_start(chl_timer *t, int64_t when, int64_t period)
 		if (rc != CHL_OK)
 			goto out;
 	}
-	if (t == hp.cur && on_timer_thread()) {
+	if (t == hp.cur && in_current_callback()) {
 		hp.cur_detached = false;   /* restarted from its own callback */
 		t->running = 1;
 	}
@@ -315,7 +360,7 @@ bool chl_timer_stop(chl_timer *t)
 		count_pending();
 	}
 	if (hp.cur == t) {
-		if (on_timer_thread()) {
+		if (in_current_callback()) {
 			hp.cur_detached = true;   /* t may be freed after we return */
 			t->running = 0;
 		}
@@ -330,4 +375,27 @@ bool chl_timer_stop(chl_timer *t)
 int chl_timers_pending(void)
 {
 	return atomic_load_explicit(&hp.pending, memory_order_acquire);
+}
+
+bool chl_timers_advance(void)
+{
+	bool fired = false;
+	int64_t at;
+
+	if (!virtual_on)
+		return false;
+	pthread_mutex_lock(&hp.mu);
+	if (hp.n > 0) {
+		at = hp.v[0]->when;
+		if (at > chl_now())
+			atomic_store(&virtual_now, at);
+		/* every timer due at that instant, in heap order (deterministic:
+		 * the same starts in the same order make the same heap) */
+		while (hp.n > 0 && hp.v[0]->when <= at) {
+			fire(hp.v[0], at);
+			fired = true;
+		}
+	}
+	pthread_mutex_unlock(&hp.mu);
+	return fired;
 }

@@ -13,8 +13,10 @@
  * callback cannot touch the timer's owner any more (unless stop was called
  * from that very callback, which it detects).
  *
- * The clock lives behind chl_now() so that a virtual clock (deterministic
- * mode) can replace it later.
+ * The clock lives behind chl_now(), so that a deterministic run can make
+ * it virtual: time then stands still while any task can run, and jumps to
+ * the next timer when none can (chl_timers_advance, called by the
+ * scheduler's one worker); no timer thread is started then.
  */
 #ifndef CHL_TIMER_H
 #define CHL_TIMER_H
@@ -36,8 +38,13 @@ struct chl_timer {
 	int running;         /* callback in progress; heap lock */
 };
 
-/* Monotonic nanoseconds (CLOCK_MONOTONIC).  Cannot fail. */
+/* Monotonic nanoseconds (CLOCK_MONOTONIC), or the virtual clock of a
+ * deterministic run: the time programs see.  Cannot fail. */
 int64_t chl_now(void);
+
+/* CLOCK_MONOTONIC always: for the runtime's own spinning and polling,
+ * which must not stand still with a virtual clock.  Cannot fail. */
+int64_t chl_real_now(void);
 
 void chl_timer_init(chl_timer *t, chl_timer_fn fn, void *arg);
 
@@ -51,5 +58,15 @@ bool chl_timer_stop(chl_timer *t);
 
 /* Number of pending timers (for deadlock detection).  Cannot fail. */
 int chl_timers_pending(void);
+
+/* Make chl_now() virtual, starting at `start` ns (before any thread reads
+ * the clock or starts a timer). */
+void chl_clock_virtual(int64_t start);
+bool chl_clock_is_virtual(void);
+
+/* Virtual clock only: move the clock to the earliest pending timer and run
+ * every callback due then, on the calling thread.  Returns false (doing
+ * nothing) when no timer is pending or the clock is real. */
+bool chl_timers_advance(void);
 
 #endif

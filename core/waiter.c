@@ -30,11 +30,13 @@ void chl_parker_commit(chl_parker *p)
 	chl_unlock_fn after = p->on_commit;
 
 	/* The deadline timer and the on_commit step start while the primitive
-	 * lock is still held: once it is dropped a waker may complete the wait
-	 * and the woken side may already be disarming - a timer started after
-	 * that would fire into the parker's next wait.  They may fire at once:
-	 * that is fine, the parker is parked (the worker marks the task parked
-	 * before it commits). */
+	 * lock is still held, the unlock comes last (waiter.h, "Commit
+	 * order"): once it is dropped a waker may complete the wait and the
+	 * woken side may already be disarming - a timer started after that
+	 * would fire into the parker's next wait.  They may fire at once:
+	 * that is fine, the parker is parked (a thread's token keeps the
+	 * wake; the worker marks the task PARKING before it commits and holds
+	 * a ready that comes meanwhile until commit returns). */
 	p->unlock = NULL;
 	p->on_commit = NULL;
 	if (p->deadline_when >= 0) {
@@ -161,9 +163,9 @@ void chl_thread_park(chl_parker *p)
 	unsigned i;
 
 	chl_parker_commit(p);
-	until = chl_now() + PARK_SPIN_NS;
+	until = chl_real_now() + PARK_SPIN_NS;
 	for (i = 1; !atomic_load_explicit(&tp->token, memory_order_acquire); i++) {
-		if ((i & 63) == 0 && chl_now() > until)
+		if ((i & 63) == 0 && chl_real_now() > until)
 			break;
 		chl_cpu_relax();
 	}

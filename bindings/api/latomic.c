@@ -12,6 +12,13 @@
  */
 
 #include "api/latomic.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_LOAD = { CHL_OP_SYNC, "atomic load", -1 };
+static const chl_lua_op OP_STORE = { CHL_OP_SYNC, "atomic store", 2 };
+static const chl_lua_op OP_ADD = { CHL_OP_SYNC, "atomic add", -1 };
+static const chl_lua_op OP_SWAP = { CHL_OP_SYNC, "atomic swap", -1 };
+static const chl_lua_op OP_CAS = { CHL_OP_SYNC, "atomic cas", -1 };
 
 static chl_lua_type atomic_type;
 
@@ -30,8 +37,10 @@ static int l_atomic_new(lua_State *L)
 
 static int l_atomic_load(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)chl_atomic_load(chl_lua_check(L, 1, &atomic_type)));
-	return 1;
+	chl_atomic *a = chl_lua_check(L, 1, &atomic_type);
+
+	lua_pushinteger(L, (lua_Integer)chl_atomic_load(a));
+	return chl_lua_visible(L, &OP_LOAD, a, 1);
 }
 
 static int l_atomic_store(lua_State *L)
@@ -39,7 +48,7 @@ static int l_atomic_store(lua_State *L)
 	chl_atomic *a = chl_lua_check(L, 1, &atomic_type);
 
 	chl_atomic_store(a, (int64_t)luaL_checkinteger(L, 2));
-	return 0;
+	return chl_lua_visible(L, &OP_STORE, a, 0);
 }
 
 static int l_atomic_add(lua_State *L)
@@ -48,7 +57,7 @@ static int l_atomic_add(lua_State *L)
 	int64_t d = (int64_t)luaL_checkinteger(L, 2);
 
 	lua_pushinteger(L, (lua_Integer)chl_atomic_add(a, d));
-	return 1;
+	return chl_lua_visible(L, &OP_ADD, a, 1);
 }
 
 static int l_atomic_swap(lua_State *L)
@@ -56,7 +65,7 @@ static int l_atomic_swap(lua_State *L)
 	chl_atomic *a = chl_lua_check(L, 1, &atomic_type);
 
 	lua_pushinteger(L, (lua_Integer)chl_atomic_swap(a, (int64_t)luaL_checkinteger(L, 2)));
-	return 1;
+	return chl_lua_visible(L, &OP_SWAP, a, 1);
 }
 
 static int l_atomic_cas(lua_State *L)
@@ -66,7 +75,7 @@ static int l_atomic_cas(lua_State *L)
 	int64_t nv = (int64_t)luaL_checkinteger(L, 3);
 
 	lua_pushboolean(L, chl_atomic_cas(a, old, nv));
-	return 1;
+	return chl_lua_visible(L, &OP_CAS, a, 1);
 }
 
 static int l_atomic_tostring(lua_State *L)

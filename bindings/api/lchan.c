@@ -16,6 +16,14 @@
 #include "api/lchan.h"
 #include "api/lselect.h"
 #include "api/lval.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_SEND = { CHL_OP_SEND, "chan send", 2 };
+static const chl_lua_op OP_TRYSEND = { CHL_OP_SEND, "chan trysend", 2 };
+static const chl_lua_op OP_RECV = { CHL_OP_RECV, "chan receive", -1 };
+static const chl_lua_op OP_TRYRECV = { CHL_OP_RECV, "chan tryrecv", -1 };
+static const chl_lua_op OP_CLOSE = { CHL_OP_CLOSE, "chan close", 0 };
+static const chl_lua_op OP_LEN = { CHL_OP_SYNC, "chan len", 0 };
 
 /* ---- the handle type ---- */
 
@@ -101,13 +109,13 @@ static int l_chan_new(lua_State *L)
 
 /* ---- send ---- */
 
-static int send_finish(lua_State *L, chl_lua_val *v, int rc)
+static inline int send_finish(lua_State *L, chl_chan *c, chl_lua_val *v, int rc)
 {
 	if (rc != CHL_OK) {
 		val_free(v);
 		return chl_lua_raise(L, rc);
 	}
-	return 0;
+	return chl_lua_visible(L, &OP_SEND, c, 0);
 }
 
 static int send_k(lua_State *L, int status, lua_KContext ctx)
@@ -116,7 +124,7 @@ static int send_k(lua_State *L, int status, lua_KContext ctx)
 
 	(void)status;
 	(void)ctx;
-	return send_finish(L, &wt->slot, wt->w.status);
+	return send_finish(L, wt->w.obj, &wt->slot, wt->w.status);
 }
 
 static int l_chan_send(lua_State *L)
@@ -134,7 +142,7 @@ static int l_chan_send(lua_State *L)
 	if (chl_chan_cap(c) > 0) {
 		rc = chl_chan_try_send(c, &v);
 		if (rc != CHL_WOULDBLOCK)
-			return send_finish(L, &v, rc);
+			return send_finish(L, c, &v, rc);
 	}
 	wt = chl_lua_wait_prepare(L, "chan send");
 	chl_waiter_init(&wt->w, wt->parker, c);
@@ -142,7 +150,7 @@ static int l_chan_send(lua_State *L)
 	rc = chl_chan_send_begin(c, &wt->slot, &wt->w);
 	if (rc == CHL_WAIT)
 		return chl_lua_park(L, wt, 0, send_k);
-	return send_finish(L, &wt->slot, rc);
+	return send_finish(L, c, &wt->slot, rc);
 }
 
 static int l_chan_trysend(lua_State *L)
@@ -156,12 +164,12 @@ static int l_chan_trysend(lua_State *L)
 	rc = chl_chan_try_send(c, &v);
 	if (rc == CHL_OK) {
 		lua_pushboolean(L, 1);
-		return 1;
+		return chl_lua_visible(L, &OP_TRYSEND, c, 1);
 	}
 	val_free(&v);
 	if (rc == CHL_WOULDBLOCK) {
 		lua_pushboolean(L, 0);
-		return 1;
+		return chl_lua_visible(L, &OP_TRYSEND, c, 1);
 	}
 	return chl_lua_raise(L, rc);
 }
@@ -169,13 +177,13 @@ static int l_chan_trysend(lua_State *L)
 /* ---- receive ---- */
 
 /* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
-static int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
+static inline int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
 {
 	push_elem(L, c, v, ok);
 	if (ctx == 1)
-		return 1;
+		return chl_lua_visible(L, &OP_RECV, c, 1);
 	lua_pushboolean(L, ok);
-	return 2;
+	return chl_lua_visible(L, &OP_RECV, c, 2);
 }
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx)
@@ -216,12 +224,12 @@ static int l_chan_tryrecv(lua_State *L)
 
 	if (chl_chan_try_recv(c, &v, &ok) != CHL_OK) {
 		lua_pushboolean(L, 0);
-		return 1;
+		return chl_lua_visible(L, &OP_TRYRECV, c, 1);
 	}
 	lua_pushboolean(L, 1);
 	push_elem(L, c, &v, ok);
 	lua_pushboolean(L, ok);
-	return 3;
+	return chl_lua_visible(L, &OP_TRYRECV, c, 3);
 }
 
 static int range_iter(lua_State *L)
@@ -249,7 +257,7 @@ static int l_chan_close(lua_State *L)
 	rc = chl_chan_close(c);
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_CLOSE, c, 0);
 }
 
 /* `local ch <close> = chan()`: closes it at the end of the scope unless
@@ -265,8 +273,10 @@ static int l_chan_close_mm(lua_State *L)
 
 static int l_chan_len(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)chl_chan_len(chl_lua_check_chan(L, 1)));
-	return 1;
+	chl_chan *c = chl_lua_check_chan(L, 1);
+
+	lua_pushinteger(L, (lua_Integer)chl_chan_len(c));
+	return chl_lua_visible(L, &OP_LEN, c, 1);
 }
 
 static int l_chan_cap(lua_State *L)

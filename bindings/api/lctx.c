@@ -22,6 +22,10 @@
 
 #include "api/lchan.h"
 #include "api/lctx.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_ERR = { CHL_OP_SYNC, "context.Err", -1 };
+static const chl_lua_op OP_CANCEL = { CHL_OP_CANCEL, "context cancel", 0 };
 
 static chl_lua_type ctx_type, cancel_type;
 
@@ -243,8 +247,10 @@ static void push_err(lua_State *L, int err)
 
 static int l_ctx_err(lua_State *L)
 {
-	push_err(L, chl_ctx_err(chl_lua_check(L, 1, &ctx_type)));
-	return 1;
+	chl_ctx *ctx = chl_lua_check(L, 1, &ctx_type);
+
+	push_err(L, chl_ctx_err(ctx));
+	return chl_lua_visible(L, &OP_ERR, ctx, 1);
 }
 
 static int l_ctx_value(lua_State *L)
@@ -311,8 +317,10 @@ static const luaL_Reg ctx_meta[] = {
 
 static int l_cancel_call(lua_State *L)
 {
-	chl_lua_cancel_ctx(L, chl_lua_check(L, 1, &cancel_type), CHL_CANCELED, 2);
-	return 0;
+	chl_ctx *ctx = chl_lua_check(L, 1, &cancel_type);
+
+	chl_lua_cancel_ctx(L, ctx, CHL_CANCELED, 2);
+	return chl_lua_visible(L, &OP_CANCEL, ctx, 0);
 }
 
 static int l_cancel_tostring(lua_State *L)

@@ -28,9 +28,15 @@
 
 #include "api/lctx.h"
 #include "api/lerrgroup.h"
+#include "refcount.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_GO = { CHL_OP_SYNC, "errgroup.Go", 0 };
+static const chl_lua_op OP_TRY_GO = { CHL_OP_SYNC, "errgroup.TryGo", -1 };
+static const chl_lua_op OP_WAIT = { CHL_OP_SYNC, "errgroup.Wait", -1 };
 
 typedef struct group {
-	atomic_int refs;           /* references; atomic */
+	chl_refcount refs;         /* references */
 	chl_wg *wg;                /* running functions; fixed */
 	chl_ctx *ctx;              /* with_context's derived context, or NULL; fixed */
 	pthread_mutex_t mu;        /* guards sem, limit, err, failed */
@@ -53,7 +59,7 @@ static group *group_new(chl_ctx *ctx)
 		free(g);
 		return NULL;
 	}
-	atomic_init(&g->refs, 1);
+	chl_ref_init(&g->refs);
 	pthread_mutex_init(&g->mu, NULL);
 	g->ctx = ctx;
 	g->limit = -1;
@@ -64,14 +70,14 @@ static void group_retain(void *o)
 {
 	group *g = o;
 
-	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+	chl_ref_retain(&g->refs);
 }
 
 static void group_release(void *o)
 {
 	group *g = o;
 
-	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+	if (!chl_ref_release(&g->refs))
 		return;
 	chl_wg_release(g->wg);
 	chl_ctx_release(g->ctx);
@@ -251,7 +257,10 @@ static int go_k(lua_State *L, int status, lua_KContext kctx)
 
 	(void)status;
 	/* No deadline, no context: the only wake is the slot granted. */
-	return start(L, chl_lua_check(L, 1, &group_type), sem);
+	group *g = chl_lua_check(L, 1, &group_type);
+
+	start(L, g, sem);
+	return chl_lua_visible(L, &OP_GO, g, 0);
 }
 
 /* g:go(fn, ...): waits for a free slot when the group has a limit. */
@@ -264,8 +273,10 @@ static int l_go(lua_State *L)
 
 	luaL_checktype(L, 2, LUA_TFUNCTION);
 	sem = group_sem(g);
-	if (!sem)
-		return start(L, g, NULL);
+	if (!sem) {
+		start(L, g, NULL);
+		return chl_lua_visible(L, &OP_GO, g, 0);
+	}
 	wt = chl_lua_wait_prepare(L, "errgroup.Go");
 	chl_waiter_init(&wt->w, wt->parker, sem);
 	rc = chl_sem_acquire_begin(sem, 1, &wt->w);
@@ -275,7 +286,8 @@ static int l_go(lua_State *L)
 		chl_sem_release(sem);
 		return chl_lua_raise(L, rc);
 	}
-	return start(L, g, sem);
+	start(L, g, sem);
+	return chl_lua_visible(L, &OP_GO, g, 0);
 }
 
 static int l_try_go(lua_State *L)
@@ -288,11 +300,11 @@ static int l_try_go(lua_State *L)
 	if (sem && !chl_sem_try_acquire(sem, 1)) {
 		chl_sem_release(sem);
 		lua_pushboolean(L, 0);
-		return 1;
+		return chl_lua_visible(L, &OP_TRY_GO, g, 1);
 	}
 	start(L, g, sem);
 	lua_pushboolean(L, 1);
-	return 1;
+	return chl_lua_visible(L, &OP_TRY_GO, g, 1);
 }
 
 static int wait_k(lua_State *L, int status, lua_KContext kctx)
@@ -311,12 +323,12 @@ static int wait_k(lua_State *L, int status, lua_KContext kctx)
 	pthread_mutex_unlock(&g->mu);
 	/* err is set once and freed with the group, which our handle keeps. */
 	if (err)
-		return chl_msg_decode(L, err) > 0 ? 1 : 0;
+		return chl_lua_visible(L, &OP_WAIT, g, chl_msg_decode(L, err) > 0 ? 1 : 0);
 	if (failed)
 		lua_pushliteral(L, "errgroup: the error could not be copied");
 	else
 		lua_pushnil(L);
-	return 1;
+	return chl_lua_visible(L, &OP_WAIT, g, 1);
 }
 
 static int l_wait(lua_State *L)

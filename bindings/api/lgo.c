@@ -3,11 +3,14 @@
  * function and its arguments into the new goroutine's own state).
  */
 #include "api/lgo.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_GO = { CHL_OP_SYNC, "go", 0 };
 
 static int l_go(lua_State *L)
 {
 	chl_lua_go(L, 1, lua_gettop(L) - 1, NULL);
-	return 0;
+	return chl_lua_visible(L, &OP_GO, NULL, 0);
 }
 
 static int open_go(lua_State *L)

@@ -16,6 +16,7 @@
  *   runtime.stack(all)    this goroutine's dump ("goroutine 1 [running]:"
  *                         and its traceback) as a string; with all, every
  *                         goroutine's, as Ctrl-\ prints them
+ *   runtime.seed()        the seed of a deterministic run (--seed), or nil
  *
  * Each goroutine has its own Lua state and garbage collector, so memory()
  * is this goroutine's alone, never the process's.
@@ -25,6 +26,9 @@
 
 #include "api/lruntime.h"
 #include "runtime/dump.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_GOROUTINES = { CHL_OP_SYNC, "runtime.NumGoroutine", -1 };
 
 
 static lua_Integer goroutines(lua_State *L)
@@ -46,7 +50,7 @@ static lua_Integer memory(lua_State *L)
 static int l_goroutines(lua_State *L)
 {
 	lua_pushinteger(L, goroutines(L));
-	return 1;
+	return chl_lua_visible(L, &OP_GOROUTINES, NULL, 1);
 }
 
 static int l_id(lua_State *L)
@@ -176,7 +180,19 @@ static int l_stack(lua_State *L)
 	return 1;
 }
 
+/* runtime.seed(): the seed of a deterministic run, nil otherwise. */
+static int l_seed(lua_State *L)
+{
+	if (!chl_det_on) {
+		lua_pushnil(L);
+		return 1;
+	}
+	lua_pushinteger(L, (lua_Integer)chl_decide_seed());
+	return 1;
+}
+
 static const luaL_Reg runtime_funcs[] = {
+	{"seed", l_seed},
 	{"goroutines", l_goroutines},
 	{"id", l_id},
 	{"procs", l_procs},

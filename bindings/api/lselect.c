@@ -7,6 +7,9 @@
 
 #include "api/lselect.h"
 #include "api/lval.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_SELECT = { CHL_OP_SELECT, "select", 0 };
 
 /* Scratch for a select: one userdata per state, kept in the registry and
  * reused (a select that does not park allocates nothing), and held at
@@ -34,6 +37,7 @@ typedef struct sel {
 	chl_select_case *cases;    /* cap */
 	chl_lua_val *slots;        /* cap: value to send / received value */
 	int *at;                   /* cap: stack index of each case table */
+	int fired;                 /* decided: the case that fired, -1: default */
 } sel;
 
 static char sel_key;           /* registry: this state's scratch */
@@ -115,31 +119,19 @@ static int call_k(lua_State *L, int status, lua_KContext base)
 	return lua_gettop(L) - (int)base;
 }
 
-/* The select is decided: rc and fired say how.  Runs the chosen function
- * (with lua_callk: it may block in turn) or returns index, v, ok. */
-static int sel_finish(lua_State *L, sel *s, int rc, int fired)
+/* Run the decided select's chosen function (with lua_callk: it may
+ * block in turn), or return index (, v, ok) when the case has none.
+ * s->fired is the case, -1 for the default. */
+static int sel_run(lua_State *L, sel *s)
 {
-	int base, nargs = 0;
+	int fired = s->fired, base = lua_gettop(L), nargs = 0;
 
-	if (rc == CHL_CLOSED) {
-		sel_release(s, -1);
-		return chl_lua_raise(L, rc);
-	}
-	if (rc == CHL_WOULDBLOCK) {
-		sel_release(s, -1);
-		base = lua_gettop(L);
+	if (fired < 0) {
 		if (sel_get(L, 1, K_DEFAULT) != LUA_TFUNCTION)
 			return 0;
 		lua_callk(L, 0, LUA_MULTRET, base, call_k);
 		return call_k(L, LUA_OK, base);
 	}
-	if (rc != CHL_OK) {
-		sel_release(s, -1);
-		return chl_lua_raise(L, rc);
-	}
-	/* the fired send's message now belongs to the receiver */
-	sel_release(s, fired);
-	base = lua_gettop(L);
 	if (lua_rawgeti(L, s->at[fired], 1) != LUA_TFUNCTION) {
 		lua_pop(L, 1);
 		lua_pushinteger(L, fired + 1);
@@ -154,6 +146,37 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 		return nargs;
 	lua_callk(L, nargs, LUA_MULTRET, base, call_k);
 	return call_k(L, LUA_OK, base);
+}
+
+/* After the decision point that follows a select (visible.h). */
+static int run_k(lua_State *L, int status, lua_KContext ctx)
+{
+	(void)status;
+	return sel_run(L, (sel *)ctx);
+}
+
+/* The select is decided: rc and fired say how.  Frees what no longer
+ * travels, reports the choice (a decision point in a deterministic run),
+ * then runs the chosen case. */
+static int sel_finish(lua_State *L, sel *s, int rc, int fired)
+{
+	if (rc == CHL_WOULDBLOCK) {
+		sel_release(s, -1);
+		fired = -1;
+	} else if (rc != CHL_OK) {
+		sel_release(s, -1);
+		return chl_lua_raise(L, rc);
+	} else {
+		/* the fired send's message now belongs to the receiver */
+		sel_release(s, fired);
+	}
+	s->fired = fired;
+	if (__builtin_expect(chl_hook_on | chl_det_on, 0)) {
+		const void *obj = fired >= 0 ? (const void *)s->cases[fired].chan : NULL;
+
+		chl_lua_visible_then(L, &OP_SELECT, obj, fired + 1, (lua_KContext)s, run_k);
+	}
+	return sel_run(L, s);
 }
 
 static int select_k(lua_State *L, int status, lua_KContext ctx)

@@ -19,6 +19,11 @@
 
 #include "api/lctx.h"
 #include "api/lsem.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_ACQUIRE = { CHL_OP_SYNC, "semaphore.Acquire", -1 };
+static const chl_lua_op OP_RELEASE = { CHL_OP_SYNC, "semaphore.Release", 0 };
+static const chl_lua_op OP_TRY_ACQUIRE = { CHL_OP_SYNC, "semaphore.TryAcquire", -1 };
 
 static chl_lua_type sem_type;
 
@@ -60,16 +65,16 @@ static int acquire_end(lua_State *L, chl_lua_wait *wt, chl_sem *s, int rc)
 		 * the waiters behind us) and report its error. */
 		chl_sem_dequeue(s, &wt->w);
 		lua_pushstring(L, chl_strerror(rc));
-		return 1;
+		return chl_lua_visible(L, &OP_ACQUIRE, s, 1);
 	}
 	/* As Go: done while we were being served - give the tokens back. */
 	if (ctx && (rc = chl_ctx_err(ctx)) != CHL_OK) {
 		chl_sem_release_n(s, check_weight(L, 3));
 		lua_pushstring(L, chl_strerror(rc));
-		return 1;
+		return chl_lua_visible(L, &OP_ACQUIRE, s, 1);
 	}
 	lua_pushnil(L);
-	return 1;
+	return chl_lua_visible(L, &OP_ACQUIRE, s, 1);
 }
 
 static int acquire_k(lua_State *L, int status, lua_KContext kctx)
@@ -95,7 +100,7 @@ static int l_acquire(lua_State *L)
 	if (ctx) {
 		if (!chl_parker_watch_ctx(wt->parker, ctx, &wt->hook)) {
 			lua_pushstring(L, chl_strerror(chl_ctx_err(ctx)));
-			return 1;
+			return chl_lua_visible(L, &OP_ACQUIRE, s, 1);
 		}
 		wt->hook_ctx = ctx;
 	}
@@ -119,7 +124,7 @@ static int l_release(lua_State *L)
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_RELEASE, s, 0);
 }
 
 static int l_try_acquire(lua_State *L)
@@ -127,7 +132,7 @@ static int l_try_acquire(lua_State *L)
 	chl_sem *s = chl_lua_check(L, 1, &sem_type);
 
 	lua_pushboolean(L, chl_sem_try_acquire(s, check_weight(L, 2)));
-	return 1;
+	return chl_lua_visible(L, &OP_TRY_ACQUIRE, s, 1);
 }
 
 static int l_tostring(lua_State *L)

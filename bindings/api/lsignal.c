@@ -25,12 +25,17 @@
 #include "api/lchan.h"
 #include "api/lctx.h"
 #include "api/lsignal.h"
+#include "refcount.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_RAISE = { CHL_OP_SIGNAL, "signal.raise", 1 };
+static const chl_lua_op OP_STOP = { CHL_OP_SYNC, "signal.Stop", 0 };
 
 #define MAX_SIGNALS 16
 
 /* What a stop handle refers to. */
 typedef struct sigstop {
-	atomic_int refs;                     /* references; atomic */
+	chl_refcount refs;                   /* references */
 	_Atomic(chl_signal_watch *) watch;   /* NULL once stopped */
 	chl_ctx *ctx;                        /* one reference; fixed */
 } sigstop;
@@ -41,14 +46,14 @@ static void sigstop_retain(void *o)
 {
 	sigstop *s = o;
 
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	chl_ref_retain(&s->refs);
 }
 
 static void sigstop_release(void *o)
 {
 	sigstop *s = o;
 
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (!chl_ref_release(&s->refs))
 		return;
 	chl_ctx_release(s->ctx);
 	free(s);
@@ -112,7 +117,7 @@ static int l_stop(lua_State *L)
 	chl_chan *c = chl_lua_check_chan(L, 1);
 
 	chl_signal_stop(c);
-	return 0;
+	return chl_lua_visible(L, &OP_STOP, c, 0);
 }
 
 static int l_raise(lua_State *L)
@@ -121,7 +126,7 @@ static int l_raise(lua_State *L)
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_RAISE, NULL, 0);
 }
 
 static int l_notify_context(lua_State *L)
@@ -141,7 +146,7 @@ static int l_notify_context(lua_State *L)
 		free(s);
 		return chl_lua_raise(L, rc);
 	}
-	atomic_init(&s->refs, 1);
+	chl_ref_init(&s->refs);
 	atomic_init(&s->watch, watch);
 	s->ctx = chl_ctx_retain(ctx);
 	chl_lua_push_ctx(L, ctx);
@@ -158,7 +163,7 @@ static int l_sigstop_call(lua_State *L)
 	if (w)
 		chl_signal_watch_stop(w);
 	chl_ctx_cancel(s->ctx, CHL_CANCELED, NULL, NULL, NULL);
-	return 0;
+	return chl_lua_visible(L, &OP_STOP, s->ctx, 0);
 }
 
 static int l_sigstop_tostring(lua_State *L)

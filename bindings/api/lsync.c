@@ -19,6 +19,16 @@
 #include <stdlib.h>
 
 #include "api/lsync.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_WG_ADD = { CHL_OP_SYNC, "sync.WaitGroup.Add", 0 };
+static const chl_lua_op OP_WG_DONE = { CHL_OP_SYNC, "sync.WaitGroup.Done", 0 };
+static const chl_lua_op OP_WG_WAIT = { CHL_OP_SYNC, "sync.WaitGroup.Wait", 0 };
+static const chl_lua_op OP_WG_GO = { CHL_OP_SYNC, "sync.WaitGroup.Go", 0 };
+static const chl_lua_op OP_LOCK = { CHL_OP_SYNC, "sync.Mutex.Lock", 0 };
+static const chl_lua_op OP_UNLOCK = { CHL_OP_SYNC, "sync.Mutex.Unlock", 0 };
+static const chl_lua_op OP_TRYLOCK = { CHL_OP_SYNC, "sync.Mutex.TryLock", -1 };
+static const chl_lua_op OP_ONCE = { CHL_OP_SYNC, "sync.Once.Do", 0 };
 
 /* ---- handle types ---- */
 
@@ -54,24 +64,23 @@ static int l_wg_add(lua_State *L)
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_WG_ADD, wg, 0);
 }
 
 static int l_wg_done(lua_State *L)
 {
-	int rc = chl_wg_done(chl_lua_check(L, 1, &wg_type));
+	chl_wg *wg = chl_lua_check(L, 1, &wg_type);
+	int rc = chl_wg_done(wg);
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_WG_DONE, wg, 0);
 }
 
 static int wg_wait_k(lua_State *L, int status, lua_KContext kctx)
 {
-	(void)L;
 	(void)status;
-	(void)kctx;
-	return 0;
+	return chl_lua_visible(L, &OP_WG_WAIT, (const void *)kctx, 0);
 }
 
 static int l_wg_wait(lua_State *L)
@@ -83,10 +92,10 @@ static int l_wg_wait(lua_State *L)
 	chl_waiter_init(&wt->w, wt->parker, wg);
 	rc = chl_wg_wait_begin(wg, &wt->w);
 	if (rc == CHL_WAIT)
-		return chl_lua_park(L, wt, 0, wg_wait_k);
+		return chl_lua_park(L, wt, (lua_KContext)wg, wg_wait_k);
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_WG_WAIT, wg, 0);
 }
 
 /* What wg:go adds to its goroutine.  Done is called when the function
@@ -154,7 +163,7 @@ static int l_wg_go(lua_State *L)
 	/* On a value that cannot cross this raises, after calling release:
 	 * the add(1) is undone there. */
 	chl_lua_go(L, 2, lua_gettop(L) - 2, &hooks);
-	return 0;
+	return chl_lua_visible(L, &OP_WG_GO, wg, 0);
 }
 
 static int l_wg_tostring(lua_State *L)
@@ -201,7 +210,7 @@ static int mutex_lock_try(lua_State *L, chl_lua_wait *wt, chl_mutex *m)
 		return chl_lua_park(L, wt, (lua_KContext)(intptr_t)m, mutex_lock_k);
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_LOCK, m, 0);
 }
 
 /* After a wake: w->ok means ownership was handed over; otherwise compete
@@ -216,7 +225,7 @@ static int mutex_lock_k(lua_State *L, int status, lua_KContext kctx)
 
 	(void)status;
 	if (wt->w.ok)
-		return 0;
+		return chl_lua_visible(L, &OP_LOCK, m, 0);
 	keep = wt->w;
 	wt = chl_lua_wait_prepare(L, "sync.Mutex.Lock");
 	wt->w = keep;
@@ -235,17 +244,20 @@ static int l_mutex_lock(lua_State *L)
 
 static int l_mutex_unlock(lua_State *L)
 {
-	int rc = chl_mutex_unlock(chl_lua_check(L, 1, &mutex_type));
+	chl_mutex *m = chl_lua_check(L, 1, &mutex_type);
+	int rc = chl_mutex_unlock(m);
 
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
-	return 0;
+	return chl_lua_visible(L, &OP_UNLOCK, m, 0);
 }
 
 static int l_mutex_trylock(lua_State *L)
 {
-	lua_pushboolean(L, chl_mutex_trylock(chl_lua_check(L, 1, &mutex_type)));
-	return 1;
+	chl_mutex *m = chl_lua_check(L, 1, &mutex_type);
+
+	lua_pushboolean(L, chl_mutex_trylock(m));
+	return chl_lua_visible(L, &OP_TRYLOCK, m, 1);
 }
 
 static int l_mutex_tostring(lua_State *L)
@@ -296,7 +308,7 @@ static int once_try(lua_State *L, chl_lua_wait *wt, chl_once *o)
 	if (rc != CHL_OK)
 		return chl_lua_raise(L, rc);
 	if (!run)
-		return 0;
+		return chl_lua_visible(L, &OP_ONCE, o, 0);
 	lua_settop(L, 2);
 	return once_ran_k(L, lua_pcallk(L, 0, 0, 0, k, once_ran_k), k);
 }
@@ -316,10 +328,12 @@ static int once_wait_k(lua_State *L, int status, lua_KContext kctx)
  * raised: the run counts as done either way, as in Go; errors go on. */
 static int once_ran_k(lua_State *L, int status, lua_KContext kctx)
 {
-	chl_once_finish((chl_once *)(intptr_t)kctx);
+	chl_once *o = (chl_once *)(intptr_t)kctx;
+
+	chl_once_finish(o);
 	if (status != LUA_OK && status != LUA_YIELD)
 		return lua_error(L);
-	return 0;
+	return chl_lua_visible(L, &OP_ONCE, o, 0);
 }
 
 static int l_once_call(lua_State *L)

@@ -21,6 +21,11 @@
 
 #include "api/lchan.h"
 #include "api/ltime.h"
+#include "runtime/visible.h"
+
+static const chl_lua_op OP_SLEEP = { CHL_OP_SLEEP, "sleep", 0 };
+static const chl_lua_op OP_TIMER_STOP = { CHL_OP_SYNC, "time.Timer.Stop", -1 };
+static const chl_lua_op OP_TIMER_RESET = { CHL_OP_SYNC, "time.Timer.Reset", -1 };
 
 static chl_lua_type timer_type;
 
@@ -73,7 +78,7 @@ static int sleep_k(lua_State *L, int status, lua_KContext kctx)
 	chl_parker_disarm(wt->parker);
 	if (wt->parker->status == CHL_NOMEM)
 		return chl_lua_nomem(L);
-	return 0;
+	return chl_lua_visible(L, &OP_SLEEP, NULL, 0);
 }
 
 /* time.sleep(s): s <= 0 returns at once, as in Go. */
@@ -83,7 +88,7 @@ static int l_sleep(lua_State *L)
 	chl_lua_wait *wt;
 
 	if (ns <= 0)
-		return 0;
+		return chl_lua_visible(L, &OP_SLEEP, NULL, 0);
 	wt = chl_lua_wait_prepare(L, "sleep");
 	chl_parker_arm_deadline(wt->parker, after_ns(ns));
 	return chl_lua_park(L, wt, 0, sleep_k);
@@ -127,8 +132,10 @@ static int l_ticker(lua_State *L)
 
 static int l_timer_stop(lua_State *L)
 {
-	lua_pushboolean(L, chl_timechan_stop(chl_lua_check(L, 1, &timer_type)));
-	return 1;
+	chl_timechan *t = chl_lua_check(L, 1, &timer_type);
+
+	lua_pushboolean(L, chl_timechan_stop(t));
+	return chl_lua_visible(L, &OP_TIMER_STOP, t, 1);
 }
 
 /* t:reset(s): a ticker refuses s <= 0 as Go panics; a timer fires at once. */
@@ -140,7 +147,7 @@ static int l_timer_reset(lua_State *L)
 	if (chl_timechan_is_ticker(t) && ns <= 0)
 		return chl_lua_raise_words(L, "non-positive interval for Ticker.Reset");
 	lua_pushboolean(L, chl_timechan_reset(t, ns));
-	return 1;
+	return chl_lua_visible(L, &OP_TIMER_RESET, t, 1);
 }
 
 static const luaL_Reg timer_methods[] = {

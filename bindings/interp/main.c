@@ -1,8 +1,9 @@
 /*
  * main.c - the `chanlab` interpreter.
  *
- *   chanlab [run] [--procs N] [--leaks[=fatal]] script.lua [args...]
+ *   chanlab [run] [--procs N] [--seed N ...] [--leaks[=fatal]] script.lua [args...]
  *   chanlab [--procs N] -e 'code'
+ *   chanlab explore [options] script.lua [args...]   (explore.c)
  *   chanlab lab list | run N | verify [N] [--show]
  *   chanlab --help | --version
  *   chanlab            (a terminal: an interactive prompt; else stdin)
@@ -24,6 +25,7 @@
 
 #include <lualib.h>
 
+#include "interp/explore.h"
 #include "module.h"
 #include "runtime/report.h"
 #include "runtime/sigquit.h"
@@ -31,17 +33,36 @@
 #include "repl_lua.h"
 
 static const char usage[] =
-	"usage: chanlab [run] [--procs N] [--leaks[=fatal]] script.lua [args...]\n"
-	"       chanlab [--procs N] -e 'code'\n"
+	"usage: chanlab [run] [options] script.lua [args...]\n"
+	"       chanlab [options] -e 'code'\n"
+	"       chanlab explore [--runs N] [--strategy random|pct|dfs] [--depth D]\n"
+	"                       [--preemptions P] [--jobs J] [--json] script.lua [args...]\n"
 	"       chanlab lab list | run N | verify [N] [--show]\n"
 	"       chanlab --help | --version\n"
 	"With no script, a terminal gets an interactive prompt; otherwise the\n"
 	"script is read from standard input.\n"
-	"--leaks: when the script ends, report the goroutines that can never run\n"
-	"again (leaked, or in a partial deadlock) on stderr; --leaks=fatal also\n"
-	"exits 2 when there are any.  Ctrl-\\ prints every goroutine and exits 2.\n"
+	"Options:\n"
+	"  --procs N          worker threads (default: CPUs)\n"
+	"  --leaks            when the script ends, report the goroutines that can\n"
+	"                     never run again (leaked, or in a partial deadlock) on\n"
+	"                     stderr, in Go's dump format\n"
+	"  --leaks=fatal      the same, and exit 2 when there are any\n"
+	"  --seed N           deterministic run: one worker, every scheduling choice\n"
+	"                     from a generator seeded by N, a virtual clock (sleeps\n"
+	"                     take no time); the same seed gives the same output.\n"
+	"                     signal.raise is delivered in order; signals from outside\n"
+	"                     are not reproducible.\n"
+	"  --strategy S       with --seed: random (default) or pct\n"
+	"  --depth D          pct: the bug depth (default 3)\n"
+	"  --steps K          pct: decisions expected per run (default 100)\n"
+	"  --schedule LIST    deterministic run replaying the choices LIST\n"
+	"                     (comma-separated, as `explore --strategy dfs` prints)\n"
+	"explore runs the script under many schedules (default: pct, 1000 runs) and\n"
+	"prints each distinct outcome with the command that replays it.\n"
+	"Ctrl-\\ (SIGQUIT) prints every goroutine and exits 2.\n"
 	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
-	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_LABS (the labs folder).\n";
+	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_SEED (as --seed),\n"
+	"CHANLAB_LABS (the labs folder).\n";
 
 static _Noreturn void die_usage(const char *msg)
 {
@@ -161,7 +182,81 @@ typedef struct options {
 	bool lab;                  /* chanlab lab ... */
 	int leaks;                 /* LEAKS_*: --leaks, --leaks=fatal */
 	int first_arg;             /* argv index of the script's first argument */
+	chl_decide_config det;     /* with cfg.det = &det: a deterministic run */
+	int replay[4096];          /* --schedule's choices */
 } options;
+
+/* A whole number option value, or a usage error. */
+static long long number_arg(const char *opt, const char *v, long long min)
+{
+	char *end;
+	long long n = strtoll(v, &end, 10);
+
+	if (!*v || *end || n < min) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg, "%s wants a whole number >= %lld", opt, min);
+		die_usage(msg);
+	}
+	return n;
+}
+
+/* --schedule 0,1,0,2 */
+static void parse_schedule(options *o, const char *list)
+{
+	const char *p = list;
+
+	o->det.strategy = CHL_STRATEGY_REPLAY;
+	o->det.replay = o->replay;
+	o->det.nreplay = 0;
+	while (*p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || v < 0 || o->det.nreplay == (int)(sizeof o->replay / sizeof *o->replay))
+			die_usage("--schedule wants numbers >= 0 separated by commas");
+		o->replay[o->det.nreplay++] = (int)v;
+		p = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			die_usage("--schedule wants numbers >= 0 separated by commas");
+	}
+	o->cfg.det = &o->det;
+}
+
+/* The options of a deterministic run; true if argv[*i] was one. */
+static bool det_option(int argc, char **argv, int *i, options *o)
+{
+	const char *a = argv[*i];
+	const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+	if (strcmp(a, "--seed") == 0 && v) {
+		o->det.seed = (uint64_t)number_arg("--seed", v, 0);
+		o->cfg.det = &o->det;
+	} else if (strncmp(a, "--seed=", 7) == 0) {
+		o->det.seed = (uint64_t)number_arg("--seed", a + 7, 0);
+		o->cfg.det = &o->det;
+		return true;
+	} else if (strcmp(a, "--strategy") == 0 && v) {
+		if (strcmp(v, "random") == 0)
+			o->det.strategy = CHL_STRATEGY_RANDOM;
+		else if (strcmp(v, "pct") == 0)
+			o->det.strategy = CHL_STRATEGY_PCT;
+		else
+			die_usage("--strategy wants random or pct");
+	} else if (strcmp(a, "--depth") == 0 && v) {
+		o->det.depth = (int)number_arg("--depth", v, 1);
+	} else if (strcmp(a, "--steps") == 0 && v) {
+		o->det.steps = number_arg("--steps", v, 1);
+	} else if (strcmp(a, "--schedule") == 0 && v) {
+		parse_schedule(o, v);
+	} else if (strcmp(a, "--decision-log") == 0 && v) {
+		o->det.log_fd = (int)number_arg("--decision-log", v, 1);
+	} else {
+		return false;
+	}
+	(*i)++;
+	return true;
+}
 
 /* Parse argv into o; prints and exits for --help, --version and usage
  * errors. */
@@ -169,8 +264,14 @@ static void parse_args(int argc, char **argv, options *o)
 {
 	int i = 1;
 
+	const char *seed = getenv("CHANLAB_SEED");
+
 	chl_rt_config_from_env(&o->cfg);
 	o->cfg.detect_deadlock = true;
+	if (seed && *seed) {
+		o->det.seed = (uint64_t)number_arg("CHANLAB_SEED", seed, 0);
+		o->cfg.det = &o->det;
+	}
 	if (i < argc && strcmp(argv[i], "run") == 0)
 		i++;
 	else if (i < argc && strcmp(argv[i], "lab") == 0) {
@@ -196,6 +297,8 @@ static void parse_args(int argc, char **argv, options *o)
 			o->leaks = LEAKS_REPORT;
 		} else if (strcmp(argv[i], "--leaks=fatal") == 0) {
 			o->leaks = LEAKS_FATAL;
+		} else if (det_option(argc, argv, &i, o)) {
+			continue;
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
 			o->code = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -285,15 +388,35 @@ static _Noreturn void run(lua_State *L, int argc, char **argv, const options *o,
 		pause();
 }
 
+/* Everything after the arguments are parsed. */
+static _Noreturn void start(int argc, char **argv, options *o)
+{
+	chl_rt *rt;
+	goroutine *g;
+	lua_State *L = set_up(argc, argv, o, &rt, &g);
+
+	load_main(L, o);
+	run(L, argc, argv, o, rt, g);
+}
+
+/* An explorer's child (explore.h): argv as for `chanlab run`, the
+ * schedule given. */
+static _Noreturn void start_explored(int argc, char **argv, const chl_decide_config *det)
+{
+	options o = { 0 };
+
+	parse_args(argc, argv, &o);
+	o.det = *det;
+	o.cfg.det = &o.det;
+	start(argc, argv, &o);
+}
+
 int main(int argc, char **argv)
 {
 	options o = { 0 };
-	chl_rt *rt;
-	goroutine *g;
-	lua_State *L;
 
+	if (argc > 1 && strcmp(argv[1], "explore") == 0)
+		return chl_explore_main(argc - 1, argv + 1, start_explored);
 	parse_args(argc, argv, &o);
-	L = set_up(argc, argv, &o, &rt, &g);
-	load_main(L, &o);
-	run(L, argc, argv, &o, rt, g);
+	start(argc, argv, &o);
 }

@@ -45,10 +45,16 @@ static chl_rt *rt_new(const chl_rt_config *cfg)
 		return NULL;
 	rt->cfg = *cfg;
 	rt->cfg.script_dir = cfg->script_dir ? strdup(cfg->script_dir) : NULL;
+	if (cfg->det) {
+		/* before the scheduler's threads exist: they read both */
+		chl_decide_init(cfg->det);
+		chl_clock_virtual(CHL_VIRTUAL_EPOCH);
+		rt->cfg.det = NULL;    /* the caller's; decide.c kept a copy */
+	}
 	sc.procs = cfg->procs;
 	sc.detect_deadlock = cfg->detect_deadlock;
 	sc.on_deadlock = cfg->on_deadlock;
-	sc.on_preempt = cfg->preempt && cfg->on_preempt ? rt_preempt : NULL;
+	sc.on_preempt = cfg->preempt && cfg->on_preempt && !cfg->det ? rt_preempt : NULL;
 	sc.ud = rt;
 	rt->sched = chl_sched_new(&sc);
 	if (!rt->sched) {

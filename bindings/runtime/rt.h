@@ -18,6 +18,7 @@
 #include <lua.h>
 
 #include "chanlab.h"
+#include "decide.h"
 
 typedef struct chl_rt chl_rt;
 typedef struct chl_lua_lib chl_lua_lib;      /* runtime/lib.h */
@@ -34,7 +35,14 @@ typedef struct chl_rt_config {
 	void (*on_preempt)(chl_task *t);
 	/* Every goroutine is asleep: report and end the process. */
 	void (*on_deadlock)(chl_sched *s, void *ud);
+	/* A deterministic run (core/decide.h): one worker, every choice by
+	 * this strategy, a virtual clock; NULL for a normal run. */
+	const chl_decide_config *det;
 } chl_rt_config;
+
+/* Where a deterministic run's virtual clock starts (ns): 1 s, so that no
+ * deadline computed from it is 0, which some APIs read as "none". */
+#define CHL_VIRTUAL_EPOCH INT64_C(1000000000)
 
 /* Settings from the environment (CHANLAB_PROCS, CHANLAB_PREEMPT). */
 void chl_rt_config_from_env(chl_rt_config *cfg);
