@@ -536,3 +536,22 @@ void chl_chan_waiting(chl_chan *c, size_t *senders, size_t *receivers)
 	if (receivers)
 		*receivers = r;
 }
+
+/* ---- introspection ---- */
+
+void chl_chan_foreach_value(chl_chan *c, void (*fn)(const void *elem, void *arg),
+			    void *arg)
+{
+	chl_waiter *w;
+	size_t i, at;
+
+	if (!c || c->elem_size == 0)
+		return;
+	chl_chan_lock(c);
+	for (i = 0, at = c->head; i < count_of(c); i++, at = ring_next(c, at))
+		fn(slot(c, at), arg);
+	for (w = c->sendq.head; w; w = w->next)
+		if (w->elem && !atomic_load_explicit(&w->parker->claimed, memory_order_acquire))
+			fn(w->elem, arg);
+	chl_chan_unlock(c);
+}

@@ -95,6 +95,14 @@ bool chl_chan_is_closed(chl_chan *c);
  * pointer may be NULL.  Cannot fail (zeros for a NULL channel). */
 void chl_chan_waiting(chl_chan *c, size_t *senders, size_t *receivers);
 
+/* Call fn on every value c holds now: its buffered elements, oldest
+ * first, then the values of its parked senders whose wait is still open.
+ * For introspection (the leak detector: what a message in a channel
+ * keeps reachable).  fn runs under c's lock: it must only look (no lock,
+ * no channel call, no blocking).  Nothing for NULL or elem_size 0. */
+void chl_chan_foreach_value(chl_chan *c, void (*fn)(const void *elem, void *arg),
+			    void *arg);
+
 /* ---- the parker-level API (tasks and select; see waiter.h) ----
  *
  * The caller has done chl_parker_prepare(p) and chl_waiter_init(w, p, c).

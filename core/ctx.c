@@ -585,3 +585,23 @@ void chl_parker_unwatch_ctx(chl_ctx *ctx, chl_ctx_hook *h)
 {
 	chl_ctx_hook_remove(ctx, h);
 }
+
+/* ---- introspection ---- */
+
+void *chl_ctx_own_value(chl_ctx *ctx)
+{
+	return ctx && ctx->kind == K_VALUE ? ctx->value : NULL;
+}
+
+void chl_ctx_foreach_child(chl_ctx *ctx, void (*fn)(chl_ctx *child, void *arg), void *arg)
+{
+	chl_ctx *ch;
+
+	if (!ctx || ctx->kind != K_CANCEL)
+		return;
+	pthread_mutex_lock(&ctx->mu);
+	for (ch = ctx->children; ch; ch = ch->sib_next)
+		if (chl_ref_try_retain(&ch->refs))   /* not if it is being freed */
+			fn(ch, arg);
+	pthread_mutex_unlock(&ctx->mu);
+}

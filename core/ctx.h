@@ -97,6 +97,19 @@ chl_ctx *chl_ctx_parent(chl_ctx *ctx);
 chl_ctx *chl_ctx_retain(chl_ctx *ctx);
 void chl_ctx_release(chl_ctx *ctx);
 
+/* ---- introspection (the leak detector) ---- */
+
+/* The value a value context carries itself (not an ancestor's); NULL for
+ * other kinds (and for a NULL value).  Borrowed, as chl_ctx_value's. */
+void *chl_ctx_own_value(chl_ctx *ctx);
+
+/* Call fn for each cancelable context listed under ctx: those whose
+ * nearest cancelable ancestor is ctx, which its cancellation cancels
+ * directly.  fn gets one reference to the child (to release later) and
+ * runs under ctx's lock: it must only record (no lock, no context call).
+ * Nothing for a context that is not cancelable. */
+void chl_ctx_foreach_child(chl_ctx *ctx, void (*fn)(chl_ctx *child, void *arg), void *arg);
+
 /* ---- canceling ---- */
 
 /* Cancel a with_cancel / with_deadline / with_timeout context with err

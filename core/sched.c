@@ -173,6 +173,12 @@ struct chl_sched {
 	atomic_ullong nrun;            /* see RUN_* */
 	atomic_int nexternal;
 	atomic_bool deadlocked;        /* on_deadlock called */
+	/* stopping the world (chl_sched_stop_world) */
+	atomic_bool world_stop;        /* written under mu; read without it by
+	                                  workers before each step */
+	int world_acked;               /* mu: active workers held at the gate */
+	pthread_cond_t world_cv;       /* mu: the stopper waits for acks */
+	pthread_cond_t world_go_cv;    /* mu: held workers wait for the start */
 	/* stats */
 	atomic_ullong preempts, steals;
 };
@@ -187,6 +193,8 @@ static pthread_mutex_t blk_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct worker *blk_list;
 
 static void run_task(struct worker *w, chl_task *t, bool inherit);
+static void world_changed(chl_sched *s);
+static void world_gate(chl_sched *s);
 
 /* ---- deadlock detection ---- */
 
@@ -374,6 +382,7 @@ static void idle_sleep(struct worker *w, bool retire)
 	 * callback (which readied nobody) may have left. */
 	if (atomic_load(&s->nactive) == 0 && s->mon_sleeping)
 		pthread_cond_signal(&s->mon_cv);
+	world_changed(s);
 	while (!w->wakeup && !atomic_load(&s->stop))
 		pthread_cond_wait(&w->cv, &s->mu);
 	pthread_mutex_unlock(&s->mu);
@@ -752,8 +761,11 @@ static void *worker_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGURG);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-	while ((t = find_work(w, &inherit)) != NULL)
+	while ((t = find_work(w, &inherit)) != NULL) {
+		if (atomic_load_explicit(&w->s->world_stop, memory_order_relaxed))
+			world_gate(w->s);
 		run_task(w, t, inherit);
+	}
 	return NULL;
 }
 
@@ -1103,6 +1115,8 @@ static void sched_stop_and_free(chl_sched *s)
 		worker_free(s->w[i]);
 	free(s->w);
 	pthread_cond_destroy(&s->mon_cv);
+	pthread_cond_destroy(&s->world_cv);
+	pthread_cond_destroy(&s->world_go_cv);
 	pthread_cond_destroy(&s->idle_cv);
 	pthread_mutex_destroy(&s->all_mu);
 	pthread_mutex_destroy(&s->mu);
@@ -1145,6 +1159,8 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->mon_cv, &ca);
+	pthread_cond_init(&s->world_cv, &ca);
+	pthread_cond_init(&s->world_go_cv, &ca);
 	pthread_condattr_destroy(&ca);
 	chl_runq_init(&s->gq);
 	atomic_init(&s->nidle, 0);
@@ -1157,6 +1173,7 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 	atomic_init(&s->nrun, 0);
 	atomic_init(&s->nexternal, 0);
 	atomic_init(&s->deadlocked, false);
+	atomic_init(&s->world_stop, false);
 	atomic_init(&s->preempts, 0);
 	atomic_init(&s->steals, 0);
 	for (i = 0; i < procs; i++) {
@@ -1335,10 +1352,12 @@ void chl_sched_block_enter(chl_task *t)
 		atomic_fetch_add(&s->nactive, 1);   /* the spare, active at birth */
 	else if (atomic_load(&s->nactive) == 0 && s->mon_sleeping)
 		pthread_cond_signal(&s->mon_cv);    /* all idle: deadlock polls */
+	world_changed(s);
 	pthread_mutex_unlock(&s->mu);
 	if (spare && !worker_start(s)) {
 		pthread_mutex_lock(&s->mu);
 		atomic_fetch_sub(&s->nactive, 1);
+		world_changed(s);
 		pthread_mutex_unlock(&s->mu);
 	}
 	hand_off(w);
@@ -1368,14 +1387,156 @@ void chl_sched_block_leave(chl_task *t)
 		if (atomic_exchange(&w->blk.state, BLK_RUNNING) == BLK_PARKED)
 			run_inc(s);   /* parked but left without a ready */
 	}
-	t->blocking = false;
-	w->blocked = false;
-	atomic_store_explicit(&w->blocked_hint, 0, memory_order_relaxed);
 	pthread_mutex_lock(&s->mu);
+	/* Back to running the task's code: not while the world is stopped
+	 * (it counts as stopped until nactive includes it again). */
+	while (atomic_load(&s->world_stop))
+		pthread_cond_wait(&s->world_go_cv, &s->mu);
 	atomic_fetch_add(&s->nactive, 1);
 	if (s->mon_sleeping)
 		pthread_cond_signal(&s->mon_cv);
 	pthread_mutex_unlock(&s->mu);
+	/* After the gate: a stopper reads t->blocking with the world stopped. */
+	t->blocking = false;
+	w->blocked = false;
+	atomic_store_explicit(&w->blocked_hint, 0, memory_order_relaxed);
+}
+
+/* ---- stopping the world ---- */
+
+/*
+ * Why the world is still once chl_sched_stop_world returns 1.  The
+ * stopper sets world_stop under s->mu and waits (world_cv) until every
+ * active worker but its own is held at the gate: world_acked == nactive -
+ * self.  A worker leaves `nactive` only under s->mu, to sleep idle
+ * (idle_sleep) or to block (block_enter), and comes back only under it:
+ * a sleeper is woken under s->mu and then runs nothing before the gate,
+ * whose check sees world_stop (stored under the s->mu it just took); a
+ * blocked worker passes the gate in block_leave before it counts itself
+ * active again, and its task's code runs only after that.  An active
+ * worker looks at world_stop (relaxed: one load a step) before each step;
+ * a stale false costs one more step, never a wrong answer, because the
+ * stopper waits for the ack, given under s->mu once that step is over.
+ * So every step that ran before the stop happened before the stopper's
+ * return (through s->mu), and none starts until chl_sched_start_world.
+ * Tasks may still be readied meanwhile (timers, signals): that only moves
+ * them between states and queues, it never runs them.
+ *
+ * Long steps are cut short by asking for preemption (world_kick), the
+ * monitor's way; a step that cannot be preempted (preemption off, a long
+ * C call) makes the stop time out.
+ */
+
+/* A count the stopper waits on changed.  s->mu held. */
+static void world_changed(chl_sched *s)
+{
+	if (atomic_load_explicit(&s->world_stop, memory_order_relaxed))
+		pthread_cond_signal(&s->world_cv);
+}
+
+/* Before a step, when world_stop was seen: hold here until the start. */
+static void world_gate(chl_sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (atomic_load(&s->world_stop)) {
+		s->world_acked++;
+		pthread_cond_signal(&s->world_cv);
+		while (atomic_load(&s->world_stop))
+			pthread_cond_wait(&s->world_go_cv, &s->mu);
+		s->world_acked--;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* Ask every worker running a step (but me) to end it soon.  s->mu held. */
+static void world_kick(chl_sched *s, struct worker *me)
+{
+	int i, n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+
+	for (i = 0; i < n; i++) {
+		struct worker *v = s->w[i];
+		unsigned word = atomic_load_explicit(&v->run_word, memory_order_relaxed);
+
+		if (v == me || !(word & 1) ||
+		    atomic_load_explicit(&v->blocked_hint, memory_order_relaxed))
+			continue;
+		atomic_store_explicit(&v->preempt_word, word, memory_order_relaxed);
+		if (s->preempt_on)
+			pthread_kill(v->thread, SIGURG);
+	}
+}
+
+#define WORLD_KICK_NS (1000 * 1000)    /* preemption asked again this often */
+
+int chl_sched_stop_world(chl_sched *s, int64_t timeout_ns)
+{
+	struct worker *me = atomic_load_explicit(&tls_worker, memory_order_relaxed);
+	int self = me && me->s == s && !me->blocked ? 1 : 0;
+	int64_t until = timeout_ns < 0 ? INT64_MAX : chl_now() + timeout_ns;
+	struct timespec ts;
+
+	if (!self)
+		me = NULL;
+	pthread_mutex_lock(&s->mu);
+	/* Another stopper first: wait for its start like a worker at the gate. */
+	while (atomic_load(&s->world_stop)) {
+		int rc;
+
+		s->world_acked += self;
+		pthread_cond_signal(&s->world_cv);
+		ts = ts_at(until);
+		rc = pthread_cond_timedwait(&s->world_go_cv, &s->mu, &ts);
+		s->world_acked -= self;
+		if (rc == ETIMEDOUT && atomic_load(&s->world_stop)) {
+			pthread_mutex_unlock(&s->mu);
+			return -1;
+		}
+	}
+	atomic_store(&s->world_stop, true);
+	for (;;) {
+		int64_t now = chl_now(), next;
+
+		if (s->world_acked == atomic_load(&s->nactive) - self) {
+			pthread_mutex_unlock(&s->mu);
+			return 1;
+		}
+		if (now >= until) {
+			pthread_mutex_unlock(&s->mu);
+			return 0;
+		}
+		world_kick(s, me);
+		next = until - now < WORLD_KICK_NS ? until : now + WORLD_KICK_NS;
+		ts = ts_at(next);
+		pthread_cond_timedwait(&s->world_cv, &s->mu, &ts);
+	}
+}
+
+void chl_sched_start_world(chl_sched *s)
+{
+	pthread_mutex_lock(&s->mu);
+	atomic_store(&s->world_stop, false);
+	pthread_cond_broadcast(&s->world_go_cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+chl_task_state chl_sched_task_state(const chl_task *t)
+{
+	switch (atomic_load(&((chl_task *)t)->state)) {
+	case T_RUNNABLE:
+	case T_WOKEN:
+		return CHL_TASK_RUNNABLE;
+	case T_PARKED:
+		return CHL_TASK_PARKED;
+	case T_RUNNING:
+		return t->blocking ? CHL_TASK_BLOCKED : CHL_TASK_RUNNING;
+	default:
+		return CHL_TASK_RUNNING;   /* parking: its worker is committing */
+	}
+}
+
+int chl_sched_externals(chl_sched *s)
+{
+	return atomic_load(&s->nexternal);
 }
 
 /* ---- introspection ---- */

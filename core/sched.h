@@ -177,6 +177,41 @@ void chl_sched_block_leave(chl_task *t);
  * so fn must not spawn nor take a lock above it in the lock order. */
 void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *arg);
 
+/* ---- stopping the world (dumps, the leak detector) ----
+ *
+ * While the world is stopped no task runs a step, except the caller's own
+ * when it is a task: so every other task's data (a goroutine's Lua state)
+ * can be read, as its last step left it.  Tasks may still be readied
+ * (timers, signals, outside threads), which only moves them to a queue.
+ * Costs one relaxed load per step while nobody stops the world.
+ *
+ * chl_sched_stop_world asks running steps to end (preemption) and waits
+ * for them, at most timeout_ns (< 0: no limit).  Returns 1: stopped;
+ * 0: timed out with some step still running (those tasks read
+ * CHL_TASK_RUNNING: do not touch them) - the world is stopping all the
+ * same, so start it again; -1: another stopper held the world past the
+ * timeout (nothing to start).  Two stoppers take turns; a task waiting
+ * for its turn counts as stopped for the other.  From a task, or from a
+ * thread of its own (a dump on a signal); not from a p->ready nor a timer
+ * callback, nor with a lock of the lock order held.
+ * chl_sched_start_world lets the steps run again. */
+int chl_sched_stop_world(chl_sched *s, int64_t timeout_ns);
+void chl_sched_start_world(chl_sched *s);
+
+typedef enum chl_task_state {
+	CHL_TASK_RUNNABLE,    /* waiting for a worker (readied, preempted, new) */
+	CHL_TASK_RUNNING,     /* running a step: the caller's own task */
+	CHL_TASK_PARKED,      /* parked, not yet readied (its parker may have
+	                         been claimed already: the ready is coming) */
+	CHL_TASK_BLOCKED,     /* blocked on a thread parker (block_enter) */
+} chl_task_state;
+
+/* What t is doing; exact only with the world stopped. */
+chl_task_state chl_sched_task_state(const chl_task *t);
+
+/* Outside threads registered now (chl_sched_external_enter). */
+int chl_sched_externals(chl_sched *s);
+
 /* The polling form of preemption: true when the monitor has asked the
  * task running on this worker to yield.  For builds where SIGURG cannot
  * interrupt the task (ThreadSanitizer holds signals back until the thread

@@ -391,3 +391,14 @@ void chl_signal_watch_stop(chl_signal_watch *w)
 	chl_ctx_release(w->ctx);
 	free(w);
 }
+
+void chl_signal_foreach_ctx(void (*fn)(chl_ctx *ctx, void *arg), void *arg)
+{
+	int k;
+
+	pthread_mutex_lock(&sg.mu);
+	for (k = 0; k < sg.n; k++)
+		if (sg.v[k].w)
+			fn(chl_ctx_retain(sg.v[k].w->ctx), arg);
+	pthread_mutex_unlock(&sg.mu);
+}

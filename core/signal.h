@@ -63,4 +63,10 @@ int chl_signal_notify_ctx(chl_ctx *parent, const int *signos, int n,
  * NULL-safe. */
 void chl_signal_watch_stop(chl_signal_watch *w);
 
+/* Call fn for the context of every notify-context registration in force
+ * (a signal may cancel it), with one reference for the caller to release;
+ * a context watching several signals comes once per signal.  fn runs
+ * under the registry lock: it must only record.  For the leak detector. */
+void chl_signal_foreach_ctx(void (*fn)(chl_ctx *ctx, void *arg), void *arg);
+
 #endif

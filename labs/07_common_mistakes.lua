@@ -12,7 +12,8 @@ local function list(t) return "[" .. table.concat(t, " ") .. "]" end
 ---- 1. Goroutine leak -------------------------------------------------------
 -- Ask 3 replicas, keep the first answer.  The 2 slower senders block
 -- forever on the unbuffered channel: every call leaks 2 goroutines, and a
--- leaked goroutine holds its whole Lua state.
+-- leaked goroutine holds its whole Lua state.  (`chanlab run --leaks`
+-- lists them when the script ends.)
 local function first_leaky()
   local ch = chan()
   for i = 1, 3 do go(function() ch:send(i) end) end
@@ -26,27 +27,34 @@ local function first_fixed()
   return ch:recv()
 end
 
--- Goroutines that are done take a moment to go away: wait until the
--- count stops changing (a leaked one never goes away).
-local function settled_count()
-  local n = runtime.goroutines()
-  for _ = 1, 50 do
-    time.sleep(20 * time.ms)
-    local m = runtime.goroutines()
-    if m == n then break end
-    n = m
+-- runtime.leaks() lists the goroutines that can never run again: each is
+-- blocked on something that no goroutine able to run still holds (the
+-- runtime knows which Lua states and queued messages hold each channel).
+-- Goroutines just started may not have blocked yet: ask until the answer
+-- holds still.
+local function leaks_now()
+  local last
+  for _ = 1, 100 do
+    local l = runtime.leaks()
+    if last and #l == #last then return l end
+    last = l
+    time.sleep(10 * time.ms)
   end
-  return n
+  return last
 end
 
 local function leaked(f)
-  local before = settled_count()
+  local before = #leaks_now()
   for _ = 1, 5 do f() end
-  return settled_count() - before
+  local after = leaks_now()
+  return #after - before, after
 end
 
 print("1. Goroutine leak")
-print("   mistake: goroutines leaked after 5 calls: " .. leaked(first_leaky))
+local n, names = leaked(first_leaky)
+print("   mistake: goroutines leaked after 5 calls: " .. n)
+print(("            e.g. goroutine %d [%s] at %s"):format(names[1].id, names[1].reason,
+  names[1].line:match("[^/]*$")))
 print("   fix:     goroutines leaked after 5 calls: " .. leaked(first_fixed))
 
 ---- 2. Forgetting close -> range never ends ---------------------------------

@@ -40,8 +40,29 @@ static const luaL_Reg chan_meta[] = {
 	{ NULL, NULL }
 };
 
-static chl_lua_type chan_type =
-	CHL_LUA_TYPE("chanlab.chan", chan_retain, chan_release, chan_methods, chan_meta);
+/* For the leak detector (runtime/leaks.h): who can wake its waiters,
+ * and the messages a holder can still receive. */
+static void chan_value(const void *elem, void *arg)
+{
+	const chl_lua_val *v = elem;
+
+	if (v->kind == CHL_VAL_MSG && v->u.msg)
+		chl_reach_msg(arg, v->u.msg);
+}
+
+static void chan_reach(void *obj, chl_reach *r)
+{
+	chl_chan *c = obj;
+	int kind = chl_lua_chan_kind(c);
+	int wake = kind == CHL_LUA_CHAN_MSG ? CHL_WAKE_HOLDER :
+	           kind == CHL_LUA_CHAN_UNIT ? CHL_WAKE_CANCEL : CHL_WAKE_OUTSIDE;
+
+	if (chl_reach_chan(r, c, wake) && kind == CHL_LUA_CHAN_MSG)
+		chl_chan_foreach_value(c, chan_value, r);
+}
+
+static chl_lua_type chan_type = CHL_LUA_TYPE_REACH("chanlab.chan", chan_retain,
+	chan_release, chan_methods, chan_meta, chan_reach);
 
 int chl_lua_chan_kind(chl_chan *c)
 {

@@ -363,10 +363,29 @@ static int l_cause(lua_State *L)
 	return 1;
 }
 
-static chl_lua_type ctx_type =
-	CHL_LUA_TYPE("chanlab.ctx", ctx_retain, ctx_release, ctx_methods, ctx_meta);
-static chl_lua_type cancel_type =
-	CHL_LUA_TYPE("chanlab.cancel", ctx_retain, ctx_release, NULL, cancel_meta);
+/* For the leak detector (runtime/leaks.h): a context gives its values
+ * and its cause (messages); a cancel function, the cancellation. */
+static void ctx_reach(void *obj, chl_reach *r)
+{
+	chl_ctx *ctx = obj;
+	void *cause = NULL;
+
+	chl_reach_ctx(r, ctx);
+	for (chl_ctx *x = ctx; x; x = chl_ctx_parent(x))
+		chl_reach_msg(r, chl_ctx_own_value(x));
+	chl_ctx_cause(ctx, &cause, NULL);
+	chl_reach_msg(r, cause);
+}
+
+static void cancel_reach(void *obj, chl_reach *r)
+{
+	chl_reach_cancel(r, obj);
+}
+
+static chl_lua_type ctx_type = CHL_LUA_TYPE_REACH("chanlab.ctx", ctx_retain,
+	ctx_release, ctx_methods, ctx_meta, ctx_reach);
+static chl_lua_type cancel_type = CHL_LUA_TYPE_REACH("chanlab.cancel", ctx_retain,
+	ctx_release, NULL, cancel_meta, cancel_reach);
 
 static const luaL_Reg context_funcs[] = {
 	{"background", l_background},

@@ -188,6 +188,29 @@ static void run_release(void *arg)
 	free(r);
 }
 
+/* For the leak detector (runtime/leaks.h): a holder of the group can
+ * cancel its context (wait, a failure) and read its first failure. */
+static void group_reach(void *obj, chl_reach *r)
+{
+	group *g = obj;
+
+	chl_reach_cancel(r, g->ctx);
+	pthread_mutex_lock(&g->mu);
+	chl_reach_msg(r, g->err);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* A function's goroutine, when it ends, gives back its slot and counts
+ * down the group's waitgroup (and may fail: cancel). */
+static void run_reach(void *arg, chl_reach *r)
+{
+	run *rn = arg;
+
+	group_reach(rn->g, r);
+	chl_reach_obj(r, rn->g->wg);
+	chl_reach_obj(r, rn->sem);
+}
+
 /* Start fn (stack index 2) with the values after it; sem holds the slot
  * taken for it (its reference passes to the run), or is NULL. */
 static int start(lua_State *L, group *g, chl_sem *sem)
@@ -209,6 +232,7 @@ static int start(lua_State *L, group *g, chl_sem *sem)
 	chl_wg_add(g->wg, 1);
 	hooks.finish = run_finish;
 	hooks.release = run_release;
+	hooks.reach = run_reach;
 	hooks.arg = r;
 	chl_lua_go(L, 2, lua_gettop(L) - 2, &hooks);   /* raises after release */
 	return 0;
@@ -381,8 +405,8 @@ static const luaL_Reg group_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type group_type =
-	CHL_LUA_TYPE("chanlab.errgroup", group_retain, group_release, group_methods, group_meta);
+static chl_lua_type group_type = CHL_LUA_TYPE_REACH("chanlab.errgroup", group_retain,
+	group_release, group_methods, group_meta, group_reach);
 
 /* ---- the table ---- */
 

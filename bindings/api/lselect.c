@@ -248,7 +248,11 @@ int chl_lua_select(lua_State *L)
 	s->st_live = true;
 	wt = chl_lua_wait_prepare(L, n ? "select" : "select (no cases)");
 	rc = chl_select_begin(&s->st, s->cases, n, nonblock, wt->parker, &fired);
-	if (rc == CHL_WAIT)
+	if (rc == CHL_WAIT) {
+		/* what it waits on, for the leak detector: the channels queued on */
+		wt->objs = (void *const *)s->st.locks;
+		wt->nobjs = s->st.nlocks;
 		return chl_lua_park(L, wt, (lua_KContext)s, select_k);
+	}
 	return sel_finish(L, s, rc, fired);
 }

@@ -180,8 +180,14 @@ static const luaL_Reg sigstop_meta[] = {
 	{NULL, NULL}
 };
 
-static chl_lua_type sigstop_type =
-	CHL_LUA_TYPE("chanlab.sigstop", sigstop_retain, sigstop_release, NULL, sigstop_meta);
+/* For the leak detector: stop() cancels the context. */
+static void sigstop_reach(void *obj, chl_reach *r)
+{
+	chl_reach_cancel(r, ((sigstop *)obj)->ctx);
+}
+
+static chl_lua_type sigstop_type = CHL_LUA_TYPE_REACH("chanlab.sigstop", sigstop_retain,
+	sigstop_release, NULL, sigstop_meta, sigstop_reach);
 
 static const luaL_Reg signal_funcs[] = {
 	{"notify", l_notify},

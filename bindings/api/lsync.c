@@ -131,6 +131,12 @@ static void wg_go_release(void *arg)
 	free(g);
 }
 
+/* For the leak detector: the goroutine's end calls done. */
+static void wg_go_reach(void *arg, chl_reach *r)
+{
+	chl_reach_obj(r, ((wg_go *)arg)->wg);
+}
+
 /* wg:go(fn, ...): add(1), then go(fn, ...) with done when fn returns. */
 static int l_wg_go(lua_State *L)
 {
@@ -152,6 +158,7 @@ static int l_wg_go(lua_State *L)
 	g->settled = false;
 	hooks.finish = wg_go_finish;
 	hooks.release = wg_go_release;
+	hooks.reach = wg_go_reach;
 	hooks.arg = g;
 	/* On a value that cannot cross this raises, after calling release:
 	 * the add(1) is undone there. */

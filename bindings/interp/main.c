@@ -1,7 +1,7 @@
 /*
  * main.c - the `chanlab` interpreter.
  *
- *   chanlab [run] [--procs N] [--seed N ...] script.lua [args...]
+ *   chanlab [run] [--procs N] [--seed N ...] [--leaks[=fatal]] script.lua [args...]
  *   chanlab [--procs N] -e 'code'
  *   chanlab explore [options] script.lua [args...]   (explore.c)
  *   chanlab lab list | run N | verify [N] [--show]
@@ -12,9 +12,12 @@
  * globals, `arg` and `...` as in lua, and its folder first on
  * package.path.  Exit status: 0 when the main goroutine returns (whatever
  * else runs), 1 for usage errors and scripts that do not load (printed as
- * "chanlab: file:line: message"), 2 for panics and deadlocks.
+ * "chanlab: file:line: message"), 2 for panics and deadlocks (and, with
+ * --leaks=fatal, for goroutines leaked at the end).  Ctrl-\ (SIGQUIT)
+ * prints every goroutine and exits 2, as in Go.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@
 #include "interp/explore.h"
 #include "module.h"
 #include "runtime/report.h"
+#include "runtime/sigquit.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
@@ -39,6 +43,10 @@ static const char usage[] =
 	"script is read from standard input.\n"
 	"Options:\n"
 	"  --procs N          worker threads (default: CPUs)\n"
+	"  --leaks            when the script ends, report the goroutines that can\n"
+	"                     never run again (leaked, or in a partial deadlock) on\n"
+	"                     stderr, in Go's dump format\n"
+	"  --leaks=fatal      the same, and exit 2 when there are any\n"
 	"  --seed N           deterministic run: one worker, every scheduling choice\n"
 	"                     from a generator seeded by N, a virtual clock (sleeps\n"
 	"                     take no time); the same seed gives the same output.\n"
@@ -51,6 +59,7 @@ static const char usage[] =
 	"                     (comma-separated, as `explore --strategy dfs` prints)\n"
 	"explore runs the script under many schedules (default: pct, 1000 runs) and\n"
 	"prints each distinct outcome with the command that replays it.\n"
+	"Ctrl-\\ (SIGQUIT) prints every goroutine and exits 2.\n"
 	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
 	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_SEED (as --seed),\n"
 	"CHANLAB_LABS (the labs folder).\n";
@@ -65,18 +74,23 @@ static _Noreturn void die_usage(const char *msg)
 
 /* ---- the main goroutine's end ---- */
 
+/* What --leaks asked for (main_finish's hook argument). */
+enum { LEAKS_OFF, LEAKS_REPORT, LEAKS_FATAL };
+
 /* Runs in goroutine 1 when its chunk returns: the program ends here and
  * now, as Go's does when main returns - on this worker, before the
  * scheduler can notice that the goroutines left behind are all asleep.
- * An error is left to panic. */
+ * With --leaks the leak report comes first (leaks.h: the world stays
+ * stopped, so nothing runs between the report and the exit).  An error
+ * is left to panic. */
 static int main_finish(lua_State *L, int status, int base, void *arg)
 {
-	(void)L;
+	int leaks = (int)(intptr_t)arg;
+
 	(void)base;
-	(void)arg;
 	if (status != LUA_OK)
 		return 0;
-	chl_rt_exit(0);
+	chl_rt_exit(leaks == LEAKS_OFF ? 0 : chl_leaks_at_exit(L, leaks == LEAKS_FATAL));
 }
 
 /* ---- setup ---- */
@@ -166,6 +180,7 @@ typedef struct options {
 	const char *script;        /* a file, "-" (stdin), or NULL */
 	char *script_dir;          /* its folder (owned), or NULL */
 	bool lab;                  /* chanlab lab ... */
+	int leaks;                 /* LEAKS_*: --leaks, --leaks=fatal */
 	int first_arg;             /* argv index of the script's first argument */
 	chl_decide_config det;     /* with cfg.det = &det: a deterministic run */
 	int replay[4096];          /* --schedule's choices */
@@ -278,6 +293,10 @@ static void parse_args(int argc, char **argv, options *o)
 			o->cfg.procs = atoi(argv[i] + 8);
 			if (o->cfg.procs < 1)
 				die_usage("--procs wants a number >= 1");
+		} else if (strcmp(argv[i], "--leaks") == 0) {
+			o->leaks = LEAKS_REPORT;
+		} else if (strcmp(argv[i], "--leaks=fatal") == 0) {
+			o->leaks = LEAKS_FATAL;
 		} else if (det_option(argc, argv, &i, o)) {
 			continue;
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
@@ -362,6 +381,8 @@ static _Noreturn void run(lua_State *L, int argc, char **argv, const options *o,
 	for (int i = o->first_arg; i < argc; i++)
 		lua_pushstring(L, argv[i]);
 	g->hooks.finish = main_finish;
+	g->hooks.arg = (void *)(intptr_t)o->leaks;
+	chl_sigquit_install(rt);
 	chl_goroutine_spawn(rt, g);
 	for (;;)
 		pause();

@@ -19,15 +19,19 @@
 #include "runtime/wait.h"
 
 typedef struct goroutine goroutine;
+typedef struct chl_reach chl_reach;          /* runtime/leaks.h */
 
 /* What a spawner may add to a goroutine's life: `finish` runs in the
  * goroutine's state when its function returns (status LUA_OK, results on
  * the stack above `base`) or raises (status != LUA_OK, the error on top);
  * it returns 1 if it dealt with an error, 0 to let it panic the program.
- * `release` frees arg (on the goroutine's worker) when the goroutine ends. */
+ * `release` frees arg (on the goroutine's worker) when the goroutine ends.
+ * `reach` (may be NULL) tells the leak detector what the hooks will act on
+ * when the goroutine ends (runtime/leaks.h): a waitgroup's done... */
 typedef struct chl_go_hooks {
 	int (*finish)(lua_State *L, int status, int base, void *arg);
 	void (*release)(void *arg);
+	void (*reach)(void *arg, chl_reach *r);
 	void *arg;
 } chl_go_hooks;
 
@@ -41,6 +45,8 @@ struct goroutine {
 	chl_state_mem mem;         /* its state's allocator (alloc.h) */
 	chl_lua_wait wait;         /* the wait in progress, when it parks */
 	bool wait_yields;          /* `wait` belongs to a park by yield */
+	chl_lua_wait *thread_wait; /* else the wait's record: its thread's
+	                              (for the leak detector) */
 	bool parking;              /* the pending yield is a park, not a preempt */
 	volatile sig_atomic_t in_lua; /* inside lua_resume: the SIGURG handler
 	                                 may set a hook on L */

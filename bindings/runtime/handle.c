@@ -92,6 +92,16 @@ static void push_resolver(lua_State *L)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &resolver_key);
 }
 
+const void *chl_lua_method_resolver(lua_State *L)
+{
+	const void *p;
+
+	lua_rawgetp(L, LUA_REGISTRYINDEX, &resolver_key);
+	p = lua_type(L, -1) == LUA_TTABLE ? lua_topointer(L, -1) : NULL;
+	lua_pop(L, 1);
+	return p;
+}
+
 /* Push t's metatable, making it in this state on first use.  It is kept
  * in the registry under its name (luaL_newmetatable, what value/encode.c and
  * luaL_checkudata look for) and under t's address, which is what
@@ -163,6 +173,29 @@ void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t)
 	if (!h->obj)
 		luaL_argerror(L, idx, "handle already released");
 	return h->obj;
+}
+
+const chl_lua_type *chl_lua_handle_peek(lua_State *L, int idx, void **obj)
+{
+	handle *h = lua_touserdata(L, idx);
+
+	if (!h || lua_type(L, idx) != LUA_TUSERDATA || lua_rawlen(L, idx) != sizeof(handle))
+		return NULL;
+	for (int i = 0; i < nlua_types; i++) {
+		if (lua_types[i] == h->t) {
+			*obj = h->obj;
+			return h->t;
+		}
+	}
+	return NULL;
+}
+
+const chl_lua_type *chl_lua_type_of(const chl_handle_type *h)
+{
+	for (int i = 0; i < nlua_types; i++)
+		if (&lua_types[i]->h == h)
+			return lua_types[i];
+	return NULL;
 }
 
 void chl_lua_type_register(chl_lua_type *t)

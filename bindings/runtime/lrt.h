@@ -9,6 +9,7 @@
  *   wait.h      how a C function blocks; a Lua value as a channel element
  *   goroutine.h spawning goroutines, the goroutine behind a state
  *   duration.h  seconds <-> nanoseconds
+ *   leaks.h     what a handle type tells the leak detector (its reach)
  */
 #ifndef CHL_LRT_H
 #define CHL_LRT_H
@@ -17,6 +18,7 @@
 #include "runtime/error.h"
 #include "runtime/goroutine.h"
 #include "runtime/handle.h"
+#include "runtime/leaks.h"
 #include "runtime/lib.h"
 #include "runtime/rt.h"
 #include "runtime/wait.h"

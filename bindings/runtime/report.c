@@ -9,6 +9,7 @@
 
 #include <lauxlib.h>
 
+#include "runtime/dump.h"
 #include "runtime/report.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -19,35 +20,6 @@ _Noreturn void chl_rt_exit(int status)
 	fflush(stdout);
 	fflush(stderr);
 	_exit(status);
-}
-
-/* Lua's traceback of L1 without its "stack traceback:" header, as a
- * malloc'd string (NULL when there is no Lua frame). */
-static char *traceback_of(lua_State *L1)
-{
-	lua_State *T = luaL_newstate();
-	const char *tb, *nl;
-	char *out = NULL;
-
-	if (!T)
-		return NULL;
-	luaL_traceback(T, L1, NULL, 0);
-	tb = lua_tostring(T, -1);
-	nl = tb ? strchr(tb, '\n') : NULL;
-	if (nl)
-		out = strdup(nl + 1);
-	lua_close(T);
-	return out;
-}
-
-static void print_goroutine(uint64_t id, const char *state, const char *tb,
-                            const char *created)
-{
-	fprintf(stderr, "goroutine %llu [%s]:\n", (unsigned long long)id, state);
-	if (tb && *tb)
-		fprintf(stderr, "%s\n", tb);
-	if (created && *created && id != 1)
-		fprintf(stderr, "created by go() at %s\n", created);
 }
 
 static int tostring_protected(lua_State *L)
@@ -88,14 +60,14 @@ static _Noreturn void panic_print(const char *msg, const char *tb, uint64_t id,
 	pthread_mutex_lock(&exit_mu);
 	fflush(stdout);
 	fprintf(stderr, "panic: %s\n\n", msg ? msg : "?");
-	print_goroutine(id, "running", tb, created);
+	chl_dump_goroutine(stderr, id, "running", tb, created);
 	fflush(stderr);
 	_exit(2);
 }
 
 _Noreturn void chl_rt_panic(lua_State *L, uint64_t id)
 {
-	char *tb = traceback_of(L);
+	char *tb = chl_dump_traceback(L);
 	char *msg = error_text(L);
 
 	panic_print(msg, tb, id, NULL);
@@ -104,7 +76,7 @@ _Noreturn void chl_rt_panic(lua_State *L, uint64_t id)
 void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,
                         const chl_go_hooks *hooks)
 {
-	char *tb = traceback_of(L);   /* before the stack is unwound */
+	char *tb = chl_dump_traceback(L);   /* before the stack is unwound */
 	char *msg;
 
 	lua_resetthread(L);           /* error object stays on top */
@@ -163,15 +135,35 @@ _Noreturn void chl_report_deadlock(chl_sched *s, void *ud)
 	fputs("fatal error: all goroutines are asleep - deadlock!\n", stderr);
 	for (i = 0; i < d.n && i < DUMP_MAX; i++) {
 		goroutine *g = d.gs[i];
-		const char *why = g->block_reason ? g->block_reason : g->task.parker.reason;
-		char *tb = g->L ? traceback_of(g->L) : NULL;
+		char *tb = g->L ? chl_dump_traceback(g->L) : NULL;
 
 		fputc('\n', stderr);
-		print_goroutine(g->task.id, why ? why : "waiting", tb, g->created);
+		chl_dump_goroutine(stderr, g->task.id, chl_dump_state(g, CHL_TASK_PARKED),
+		                   tb, g->created);
 		free(tb);
 	}
 	if (d.n > DUMP_MAX)
 		fprintf(stderr, "\n... and %zu more goroutines\n", d.n - DUMP_MAX);
+	fflush(stderr);
+	_exit(2);
+}
+
+/* ---- SIGQUIT ---- */
+
+/* How long the dump waits for running goroutines to yield. */
+#define QUIT_STOP_NS (2 * (int64_t)1000 * 1000 * 1000)
+
+_Noreturn void chl_report_quit(chl_sched *s)
+{
+	int stopped = chl_sched_stop_world(s, QUIT_STOP_NS);
+
+	pthread_mutex_lock(&exit_mu);
+	fflush(stdout);
+	fputs("SIGQUIT: quit\n", stderr);
+	if (stopped >= 0) {
+		fputc('\n', stderr);
+		chl_dump_all(stderr, s, NULL, NULL);
+	}
 	fflush(stderr);
 	_exit(2);
 }

@@ -1,9 +1,10 @@
 /*
  * report.h - what the program prints when it dies, in Go's format:
- * panics (an error escaping a goroutine) and deadlocks (every goroutine
- * asleep).  Both go to stderr after stdout is flushed, and end the process
- * with status 2; one report gets through at a time (two goroutines
- * panicking at once print one panic).
+ * panics (an error escaping a goroutine), deadlocks (every goroutine
+ * asleep) and the dump asked for with Ctrl-\ (SIGQUIT); dump.h formats
+ * the goroutines.  All go to stderr after stdout is flushed, and end the
+ * process with status 2; one report gets through at a time (two
+ * goroutines panicking at once print one panic).
  */
 #ifndef CHL_REPORT_H
 #define CHL_REPORT_H
@@ -30,5 +31,9 @@ void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *creat
 /* The scheduler found every goroutine asleep: print the dump, exit 2.
  * The scheduler's on_deadlock. */
 _Noreturn void chl_report_deadlock(chl_sched *s, void *ud);
+
+/* Go's SIGQUIT: stop the world (a few seconds at most), print "SIGQUIT:
+ * quit" and every goroutine with its state and traceback, exit 2. */
+_Noreturn void chl_report_quit(chl_sched *s);
 
 #endif

@@ -20,12 +20,15 @@ chl_lua_wait *chl_lua_wait_prepare(lua_State *L, const char *reason)
 	} else {
 		wt = &thread_wait;
 		wt->parker = chl_thread_parker_self();
-		if (g)
+		if (g) {
 			g->wait_yields = false;
+			g->thread_wait = wt;
+		}
 	}
 	chl_parker_prepare(wt->parker, reason);
 	wt->slot.kind = CHL_VAL_NIL;
 	wt->hook_ctx = NULL;
+	wt->objs = NULL;
 	return wt;
 }
 

@@ -57,6 +57,11 @@ typedef struct chl_lua_wait {
 	chl_lua_val slot;          /* a channel value in flight */
 	chl_ctx_hook hook;         /* for waits that a context can end */
 	chl_ctx *hook_ctx;         /* the context `hook` watches, or NULL */
+	/* What the wait is on, for the leak detector: NULL means w.obj
+	 * alone (none for a sleep, which has only a deadline); a select
+	 * sets the channels it queued on (nobjs of them, maybe 0). */
+	void *const *objs;
+	int nobjs;
 } chl_lua_wait;
 
 /* Start a wait; reason is what a dump says the goroutine waits for. */

@@ -30,3 +30,12 @@ int chl_msg_count(const chl_msg *m)
 {
 	return (int)m->nvalues;
 }
+
+void chl_msg_foreach_handle(const chl_msg *m,
+	void (*fn)(const chl_handle_type *t, void *obj, void *arg), void *arg)
+{
+	const hrec *hs = (const hrec *)(m->data + m->hoff);
+
+	for (uint32_t i = 0; i < m->nhandles; i++)
+		fn(chl_handle_types[hs[i].type], hs[i].obj, arg);
+}

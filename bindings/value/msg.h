@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "value/registry.h"
+
 /* Opaque: one contiguous allocation holding the encoded values and the
  * handle references the message owns. */
 typedef struct chl_msg chl_msg;
@@ -24,5 +26,10 @@ size_t chl_msg_size(const chl_msg *m);
 
 /* Number of top-level values the message holds. */
 int chl_msg_count(const chl_msg *m);
+
+/* Call fn for each handle reference the message owns (each object once,
+ * with its type).  Reads only; cannot fail.  For the leak detector. */
+void chl_msg_foreach_handle(const chl_msg *m,
+	void (*fn)(const chl_handle_type *t, void *obj, void *arg), void *arg);
 
 #endif

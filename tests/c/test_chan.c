@@ -717,6 +717,34 @@ static void parker_api_round_trip(void **state)
 	chl_chan_release(c);
 }
 
+/* foreach_value lists the buffered values, oldest first. */
+static void add_value(const void *elem, void *arg)
+{
+	int *seen = arg;
+
+	seen[++seen[0]] = *(const int *)elem;
+}
+
+static void foreach_value_lists_the_buffer(void **state)
+{
+	chl_chan *c = chl_chan_new(sizeof(int), 4);
+	int v, seen[8] = { 0 };
+	bool ok;
+
+	(void)state;
+	for (v = 1; v <= 3; v++)
+		assert_int_equal(chl_chan_send(c, &v), CHL_OK);
+	assert_int_equal(chl_chan_recv(c, &v, &ok), CHL_OK);
+	v = 4;
+	assert_int_equal(chl_chan_send(c, &v), CHL_OK);
+	chl_chan_foreach_value(c, add_value, seen);
+	assert_int_equal(seen[0], 3);
+	assert_int_equal(seen[1], 2);
+	assert_int_equal(seen[2], 3);
+	assert_int_equal(seen[3], 4);
+	chl_chan_release(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +767,7 @@ int main(void)
 		cmocka_unit_test(mpmc_8x8_cap1),
 		cmocka_unit_test(mpmc_8x8_cap64),
 		cmocka_unit_test(close_races_senders_and_receivers),
+		cmocka_unit_test(foreach_value_lists_the_buffer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

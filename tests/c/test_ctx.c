@@ -778,6 +778,46 @@ static void watch_ends_wait_at_deadline(void **state)
 	chl_ctx_release(c);
 }
 
+/* Introspection: a value context's own value; the cancelable children
+ * listed under a context, through value contexts. */
+static void add_child(chl_ctx *child, void *arg)
+{
+	chl_ctx **seen = arg;
+	int i = 0;
+
+	while (seen[i])
+		i++;
+	seen[i] = child;
+}
+
+static void foreach_child_and_own_value(void **state)
+{
+	chl_ctx *root, *val, *a, *b, *seen[4] = { NULL };
+	int v = 7;
+
+	(void)state;
+	assert_int_equal(chl_ctx_with_cancel(chl_ctx_background(), &root), CHL_OK);
+	assert_int_equal(chl_ctx_with_value(root, "k", 1, &v, NULL, &val), CHL_OK);
+	assert_int_equal(chl_ctx_with_cancel(val, &a), CHL_OK);
+	assert_int_equal(chl_ctx_with_cancel(a, &b), CHL_OK);
+	assert_ptr_equal(chl_ctx_own_value(val), &v);
+	assert_null(chl_ctx_own_value(root));
+	chl_ctx_foreach_child(root, add_child, seen);
+	assert_ptr_equal(seen[0], a);
+	assert_null(seen[1]);
+	chl_ctx_release(seen[0]);
+	seen[0] = NULL;
+	chl_ctx_foreach_child(val, add_child, seen);   /* not cancelable */
+	assert_null(seen[0]);
+	chl_ctx_foreach_child(a, add_child, seen);
+	assert_ptr_equal(seen[0], b);
+	chl_ctx_release(seen[0]);
+	chl_ctx_release(b);
+	chl_ctx_release(a);
+	chl_ctx_release(val);
+	chl_ctx_release(root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +841,7 @@ int main(void)
 		cmocka_unit_test(hook_may_remove_itself),
 		cmocka_unit_test(watch_ends_a_thread_wait),
 		cmocka_unit_test(watch_ends_wait_at_deadline),
+		cmocka_unit_test(foreach_child_and_own_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1176,6 +1176,156 @@ static void spawn_tree_runs_every_task_once(void **state)
 	sched_done(s);
 }
 
+/* ---- stopping the world ---- */
+
+/* Tasks that count their steps in a plain field: the test thread reads it
+ * only while the world is stopped (ThreadSanitizer checks the claim that
+ * no step runs then).  A hog spins until asked to yield. */
+typedef struct w_task {
+	chl_task t;
+	long steps;            /* plain: steps, and the stopped test thread */
+	atomic_int *stop;
+	bool hog;
+	int stoppers;          /* > 0: stop and start the world so many times */
+	int stopped;           /* of those, how many stopped it (returned 1) */
+} w_task;
+
+static chl_step w_step(chl_task *t)
+{
+	w_task *x = (w_task *)t;
+
+	x->steps++;
+	if (x->stoppers > 0) {
+		x->stoppers--;
+		if (chl_sched_stop_world(t->sched, -1) == 1)
+			x->stopped++;
+		chl_sched_start_world(t->sched);
+		return CHL_STEP_YIELD;
+	}
+	if (atomic_load(x->stop))
+		return CHL_STEP_DONE;
+	while (x->hog && !chl_sched_preempt_requested() && !atomic_load(x->stop))
+		;
+	return CHL_STEP_YIELD;
+}
+
+#define W_TASKS 6
+
+/* Parks once on a mailbox, then ends. */
+typedef struct p_task {
+	chl_task t;
+	chl_waiter w;
+	mbox *in;
+	bool woken;
+} p_task;
+
+static chl_step p_step(chl_task *t)
+{
+	p_task *p = (p_task *)t;
+	int64_t v;
+
+	if (p->woken)
+		return CHL_STEP_DONE;
+	p->woken = true;
+	chl_parker_prepare(&t->parker, "test wait");
+	chl_waiter_init(&p->w, &t->parker, p->in);
+	return mbox_recv_begin(p->in, &p->w, &v) == CHL_WAIT ? CHL_STEP_PARK : CHL_STEP_DONE;
+}
+
+static void stopped_world_runs_no_step(void **state)
+{
+	chl_sched *s = sched_make(2, true);
+	atomic_int stop;
+	w_task wt[W_TASKS];
+	chl_task *list[W_TASKS];
+	p_task parked;
+	mbox box;
+	starter st;
+	long before[W_TASKS];
+	int i, round;
+
+	(void)state;
+	atomic_init(&stop, 0);
+	mbox_init(&box);
+	memset(wt, 0, sizeof wt);
+	memset(&parked, 0, sizeof parked);
+	for (i = 0; i < W_TASKS; i++) {
+		wt[i].t.step = w_step;
+		wt[i].stop = &stop;
+		wt[i].hog = i == 0;
+		list[i] = &wt[i].t;
+	}
+	parked.in = &box;
+	parked.t.step = p_step;
+	chl_sched_external_enter(s);   /* we wake the parked one */
+	chl_sched_spawn(s, &parked.t);
+	for (i = 0; i < TIMEOUT_S * 1000 && !mbox_has_waiter(&box); i++)
+		nap(1 * MS);
+	assert_true(mbox_has_waiter(&box));
+	spawn_all(s, &st, list, W_TASKS);
+	nap(20 * MS);
+	for (round = 0; round < 20; round++) {
+		assert_int_equal(chl_sched_stop_world(s, (int64_t)TIMEOUT_S * CHL_NS_PER_SEC), 1);
+		for (i = 0; i < W_TASKS; i++) {
+			before[i] = wt[i].steps;
+			assert_int_equal(chl_sched_task_state(&wt[i].t), CHL_TASK_RUNNABLE);
+		}
+		assert_int_equal(chl_sched_task_state(&parked.t), CHL_TASK_PARKED);
+		nap(2 * MS);
+		for (i = 0; i < W_TASKS; i++)
+			assert_int_equal(wt[i].steps, before[i]);
+		chl_sched_start_world(s);
+		nap(1 * MS);
+	}
+	atomic_store(&stop, 1);
+	mbox_send(&box, -1);
+	chl_sched_external_leave(s);
+	chl_sched_wait_idle(s);
+	for (i = 0; i < W_TASKS; i++)
+		assert_true(wt[i].steps > 1);
+	assert_int_equal(atomic_load(&deadlocks), 0);
+	sched_done(s);
+	mbox_destroy(&box);
+}
+
+/* Two tasks stopping the world again and again, beside busy ones: they
+ * take turns, nobody waits for ever. */
+static void stoppers_take_turns(void **state)
+{
+	chl_sched *s = sched_make(3, true);
+	atomic_int stop;
+	w_task wt[W_TASKS];
+	chl_task *list[W_TASKS];
+	starter st;
+	int i;
+
+	(void)state;
+	atomic_init(&stop, 0);
+	memset(wt, 0, sizeof wt);
+	for (i = 0; i < W_TASKS; i++) {
+		wt[i].t.step = w_step;
+		wt[i].stop = &stop;
+		wt[i].stoppers = i < 2 ? 200 : 0;
+		list[i] = &wt[i].t;
+	}
+	spawn_all(s, &st, list, W_TASKS);
+	for (i = 0; i < TIMEOUT_S * 1000; i++) {
+		if (chl_sched_stop_world(s, -1) == 1) {
+			bool left = wt[0].stoppers || wt[1].stoppers;
+
+			chl_sched_start_world(s);
+			if (!left)
+				break;
+		}
+		nap(1 * MS);
+	}
+	atomic_store(&stop, 1);
+	chl_sched_wait_idle(s);
+	assert_int_equal(wt[0].stopped, 200);
+	assert_int_equal(wt[1].stopped, 200);
+	sched_done(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1194,6 +1344,8 @@ int main(void)
 		cmocka_unit_test(many_blocked_workers_all_complete),
 		cmocka_unit_test(blocked_forever_is_a_deadlock),
 		cmocka_unit_test(spawn_tree_runs_every_task_once),
+		cmocka_unit_test(stopped_world_runs_no_step),
+		cmocka_unit_test(stoppers_take_turns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

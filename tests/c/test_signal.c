@@ -340,6 +340,32 @@ static void churn_while_signals_arrive(void **state)
 	chl_chan_release(keep);
 }
 
+/* foreach_ctx lists a notify-context while it is registered. */
+static void count_ctx(chl_ctx *ctx, void *arg)
+{
+	chl_ctx **seen = arg;
+
+	*seen = ctx;
+}
+
+static void foreach_ctx_lists_watches(void **state)
+{
+	int sigs[1] = { SIGUSR2 };
+	chl_ctx *ctx, *seen = NULL;
+	chl_signal_watch *w;
+
+	(void)state;
+	assert_int_equal(chl_signal_notify_ctx(chl_ctx_background(), sigs, 1, &ctx, &w), CHL_OK);
+	chl_signal_foreach_ctx(count_ctx, &seen);
+	assert_ptr_equal(seen, ctx);
+	chl_ctx_release(seen);
+	chl_signal_watch_stop(w);
+	seen = NULL;
+	chl_signal_foreach_ctx(count_ctx, &seen);
+	assert_null(seen);
+	chl_ctx_release(ctx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +380,7 @@ int main(void)
 		cmocka_unit_test(stop_restores_disposition),
 		cmocka_unit_test(full_channel_drops_signal),
 		cmocka_unit_test(churn_while_signals_arrive),
+		cmocka_unit_test(foreach_ctx_lists_watches),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
