@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/alloc.h"
+#include "runtime/limits.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define USE_ARENA 0
@@ -73,9 +74,12 @@ void *chl_state_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		if (ptr)
 			block_free(a, ptr, osize);
 		m->used -= old;
+		if (chl_limits_on)
+			chl_limits_uncharge(old);
 		return NULL;
 	}
-	if (m->limit && m->used - old + nsize > m->limit)
+	/* limits.h: growth is admitted (and charged to the program) or refused */
+	if (chl_limits_on && nsize > old && !chl_limits_admit(m, ptr, old, nsize))
 		return NULL;
 	if (!ptr) {
 		p = block_new(a, nsize);
@@ -92,5 +96,7 @@ void *chl_state_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	if (p)
 		m->used = m->used - old + nsize;
+	if (chl_limits_on && (p ? nsize < old : nsize > old))
+		chl_limits_uncharge(p ? old - nsize : nsize - old);
 	return p;
 }

@@ -8,7 +8,9 @@
 
 #include "runtime/lazyenv.h"
 #include "runtime/lib.h"
+#include "runtime/limits.h"
 #include "runtime/rt.h"
+#include "runtime/sandbox.h"
 
 typedef struct named_fn {
 	const char *name;
@@ -80,6 +82,8 @@ static int lazy_global(lua_State *L)
 
 	if (lua_type(L, 2) != LUA_TSTRING)
 		return 0;
+	if (chl_limits_get()->sandbox && chl_sandbox_global(L, name))
+		goto store;           /* sandbox.h: a restricted name */
 	for (i = 0; i < nbase; i++)
 		if (strcmp(name, base_fns[i].name) == 0) {
 			lua_pushcfunction(L, base_fns[i].fn);
@@ -121,7 +125,10 @@ store:
 /* __index(str, key) of the placeholder string metatable. */
 static int lazy_string_index(lua_State *L)
 {
-	luaL_requiref(L, "string", luaopen_string, 1);  /* replaces the metatable */
+	if (chl_limits_get()->sandbox)
+		chl_sandbox_global(L, "string");   /* its own string library */
+	else
+		luaL_requiref(L, "string", luaopen_string, 1);  /* replaces the metatable */
 	lua_pushvalue(L, 2);
 	lua_gettable(L, -2);
 	return 1;
@@ -143,6 +150,15 @@ static void fresh_env(lua_State *L)
 	lua_setfield(L, -2, "__index");
 	lua_setmetatable(L, -2);
 	lua_pop(L, 1);
+}
+
+lua_CFunction chl_lazyenv_base(const char *name)
+{
+	pthread_once(&base_once, collect_base);
+	for (int i = 0; i < nbase; i++)
+		if (strcmp(name, base_fns[i].name) == 0)
+			return base_fns[i].fn;
+	return NULL;
 }
 
 void chl_lazyenv_install(lua_State *L)

@@ -9,12 +9,14 @@
 
 #include <lauxlib.h>
 
+#include "runtime/limits.h"
 #include "runtime/report.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
 
 _Noreturn void chl_rt_exit(int status)
 {
+	chl_limits_before_exit();   /* a limit passed meanwhile: its report */
 	pthread_mutex_lock(&exit_mu);   /* never unlocked: we are leaving */
 	fflush(stdout);
 	fflush(stderr);
@@ -99,6 +101,26 @@ _Noreturn void chl_rt_panic(lua_State *L, uint64_t id)
 	char *msg = error_text(L);
 
 	panic_print(msg, tb, id, NULL);
+}
+
+_Noreturn void chl_rt_fatal(const char *msg, uint64_t id, lua_State *L,
+                            const char *where, const char *created)
+{
+	char *tb = L ? traceback_of(L) : NULL;
+	char line[LUA_IDSIZE + 32];
+
+	pthread_mutex_lock(&exit_mu);
+	fflush(stdout);
+	fprintf(stderr, "fatal error: %s\n", msg);
+	if (id) {
+		if (!L)
+			snprintf(line, sizeof line, "\t%s%s", where ? where : "(no Lua line seen yet)",
+				 " (stuck in a C function or a __gc metamethod, or parked)");
+		fputc('\n', stderr);
+		print_goroutine(id, "running", L ? tb : line, created);
+	}
+	fflush(stderr);
+	_exit(2);
 }
 
 void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,
