@@ -18,7 +18,8 @@
 #include "arena.h"
 
 typedef struct chl_state_mem {
-	size_t used;               /* bytes the state holds */
+	size_t used;               /* bytes the state holds, as malloc's blocks
+	                              (header and rounding included) */
 	size_t limit;              /* 0: none; past it an allocation fails */
 	chl_arena *arena;          /* its small blocks; may be NULL */
 	/* A request refused for a limit (limits.h), until Lua asks again

@@ -230,13 +230,16 @@ bool chl_limits_admit(chl_state_mem *m, const void *ptr, size_t old, size_t nsiz
 {
 	goroutine *g = (goroutine *)((char *)m - offsetof(goroutine, mem));
 	bool again = m->refused_size == nsize && m->refused_ptr == ptr;
-	size_t grow = nsize - old;
+	/* a block that moves is held twice while it is copied */
+	size_t peak = ptr ? nsize : nsize - old;
 	int kind = 0;
 
-	if (m->limit && m->used + grow > m->limit)
+	if (m->limit && m->used + peak > m->limit)
 		kind = CHL_LIMIT_GOROUTINE_MEM;
-	else if (!chl_limits_charge(grow))
+	else if (!chl_limits_charge(peak))
 		kind = CHL_LIMIT_MEM;
+	else if (ptr)
+		chl_limits_uncharge(old);   /* charged: the growth */
 	if (!kind) {
 		if (m->refused_size && !again)
 			chl_limits_violate(m->refused_kind, id_of(g));

@@ -105,7 +105,9 @@ void chl_limits_charge_msg(lua_State *L, chl_msg *m);
 void chl_limits_uncharge_msg(const chl_msg *m);
 
 /* The allocator's side (alloc.c): may the state of m grow from old to
- * nsize bytes for the block at ptr?  Charges the budget when it may;
+ * nsize bytes for the block at ptr (NULL: a new block; otherwise it may
+ * move, and is held twice meanwhile: the peak must fit)?  Charges the
+ * budget with the growth when it may;
  * records a violation when the same request is refused twice in a row
  * (the second time is after Lua's emergency collection). */
 bool chl_limits_admit(struct chl_state_mem *m, const void *ptr, size_t old, size_t nsize);

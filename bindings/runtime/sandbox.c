@@ -259,10 +259,10 @@ static int sb_require(lua_State *L)
 	if (lua_getfield(L, 2, name) != LUA_TNIL && lua_toboolean(L, -1))
 		return 1;
 	lua_pop(L, 1);
-	if (strcmp(name, "chanlab") == 0 && rt) {   /* the API, as one table */
+	if (strcmp(name, "chanlab") == 0 && rt) {   /* the API's globals, in one table */
 		lua_newtable(L);
 		for (const chl_lua_lib *const *p = chl_rt_libs(rt); p && *p; p++) {
-			(*p)->open(L);
+			lua_getglobal(L, (*p)->name);
 			lua_setfield(L, -2, (*p)->name);
 		}
 		lua_pushvalue(L, -1);
