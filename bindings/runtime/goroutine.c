@@ -128,7 +128,10 @@ static goroutine *gr_new(chl_rt *rt)
 	if (!g)
 		return NULL;
 	g->rt = rt;
-	chl_limits_init_mem(&g->mem);
+	if (!chl_limits_init(g)) {
+		free(g);
+		return NULL;
+	}
 	g->task.step = gr_step;
 	g->task.release = gr_release;
 	g->task.ud = g;

@@ -215,9 +215,18 @@ void chl_limits_uncharge_msg(const chl_msg *m)
 		chl_limits_uncharge(chl_msg_size(m));
 }
 
-void chl_limits_init_mem(chl_state_mem *m)
+bool chl_limits_init(goroutine *g)
 {
-	m->limit = lim.goroutine_mem;
+	if (!chl_limits_on)
+		return true;
+	g->mem.limit = lim.goroutine_mem;
+	/* now, not at its first step: the watchdog reads it under the
+	 * scheduler's task-list lock, which the spawn takes after this */
+	g->seen = calloc(1, sizeof *g->seen);
+	if (!g->seen)
+		return false;
+	chl_lock_init(&g->seen->mu);
+	return true;
 }
 
 /* The allocator's refusal is not yet a violation: Lua's own allocation
@@ -328,15 +337,8 @@ bool chl_limits_watch(lua_State *L)
 
 void chl_limits_step_begin(goroutine *g)
 {
-	if (!chl_limits_on)
-		return;
-	if (!g->seen) {
-		g->seen = calloc(1, sizeof *g->seen);
-		if (!g->seen)
-			return;            /* out of memory: the watchdog knows less */
-		chl_lock_init(&g->seen->mu);
-	}
-	atomic_store_explicit(&g->seen->running, true, memory_order_relaxed);
+	if (g->seen)
+		atomic_store_explicit(&g->seen->running, true, memory_order_relaxed);
 }
 
 void chl_limits_step_end(goroutine *g)

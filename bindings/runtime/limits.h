@@ -112,8 +112,10 @@ void chl_limits_uncharge_msg(const chl_msg *m);
  * (the second time is after Lua's emergency collection). */
 bool chl_limits_admit(struct chl_state_mem *m, const void *ptr, size_t old, size_t nsize);
 
-/* A new goroutine's allocator record gets the per-goroutine limit. */
-void chl_limits_init_mem(struct chl_state_mem *m);
+/* A new goroutine, before it is spawned: its allocator gets the
+ * per-goroutine limit, and it gets what the watchdog reads of it.  False
+ * when out of memory. */
+bool chl_limits_init(struct goroutine *g);
 
 /* ---- counted things, checked where they are made (report at once) ---- */
 
@@ -146,7 +148,7 @@ void chl_limits_before_exit(void);
 /* ---- the hook and the watchdog's view of a goroutine ---- */
 
 /* What the watchdog may read of a goroutine: whether it is inside a
- * step, the line its hook saw last.  Made at its first step when a limit
+ * step, the line its hook saw last.  Made by chl_limits_init when a limit
  * is on (goroutine.h holds a pointer), freed with it. */
 typedef struct chl_limit_seen chl_limit_seen;
 

@@ -6,10 +6,18 @@
 local lu = require("luaunit")
 
 local EXE = os.getenv("CHANLAB") or "build/chanlab"
-local run = require("subprocess")
+local run0 = require("subprocess")
+
+-- run, checking that a sanitizer build reported nothing
+local function run_clean(src, args)
+  local out, err, status, script = run0(src, args)
+  lu.assertNotStrContains(err, "Sanitizer")
+  lu.assertNotStrContains(err, "runtime error:")
+  return out, err, status, script
+end
 
 local function sandboxed(src, args)
-  return run(src, "--sandbox " .. (args or ""))
+  return run_clean(src, "--sandbox " .. (args or ""))
 end
 
 TestSandbox = {}
@@ -186,31 +194,31 @@ TestLimitOptions = {}
 function TestLimitOptions.testBadValues()
   for _, args in ipairs { "--mem-limit 0", "--mem-limit lots", "--cpu-limit -1",
       "--timeout x", "--max-goroutines 0", "--max-buffer 1.5", "--goroutine-mem 12Q" } do
-    local _, err, status = run("print(1)", args)
+    local _, err, status = run_clean("print(1)", args)
     lu.assertEquals(status, 1, args)
     lu.assertStrContains(err, "chanlab: " .. args:match("^%S+") .. " wants")
   end
 end
 
 function TestLimitOptions.testEqualsFormAndUnits()
-  local _, err, status = run("local t = {} for i = 1, 1e7 do t[i] = i end", "--mem-limit=1.5MiB")
+  local _, err, status = run_clean("local t = {} for i = 1, 1e7 do t[i] = i end", "--mem-limit=1.5MiB")
   lu.assertEquals(status, 2)
   lu.assertStrContains(err, "fatal error: program exceeded its memory limit (1536 KiB)")
 end
 
 function TestLimitOptions.testLimitsWithoutSandbox()
-  local _, err, status = run("for i = 1, 10 do go(function() chan():recv() end) end",
+  local _, err, status = run_clean("for i = 1, 10 do go(function() chan():recv() end) end",
     "--max-goroutines 5")
   lu.assertEquals(status, 2)
   lu.assertStrContains(err, "fatal error: program exceeded its goroutine limit (5)")
-  _, err, status = run("local c = chan(101)", "--max-buffer 100")
+  _, err, status = run_clean("local c = chan(101)", "--max-buffer 100")
   lu.assertEquals(status, 2)
   lu.assertStrContains(err, "chan(101) exceeds the channel buffer limit (100)")
 end
 
 function TestLimitOptions.testRemovingTheHookDoesNotEscape()
   -- without --sandbox debug.sethook exists; the watchdog still ends it
-  local _, err, status = run("debug.sethook()\nlocal x = 0\nwhile true do x = x + 1 end",
+  local _, err, status = run_clean("debug.sethook()\nlocal x = 0\nwhile true do x = x + 1 end",
     "--cpu-limit 0.5")
   lu.assertEquals(status, 2)
   lu.assertStrContains(err, "fatal error: program exceeded its CPU limit (0.5 s)")
@@ -219,7 +227,7 @@ end
 function TestLimitOptions.testPendingEndBeatsMainReturning()
   -- the culprit catches its error and the main goroutine returns at once:
   -- the violation is still what the program reports
-  local out, err, status = run([[
+  local out, err, status = run_clean([[
 local done = chan()
 go(function() pcall(string.rep, "x", 1e8); done:send(1) end)
 done:recv()
