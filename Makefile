@@ -3,8 +3,8 @@
 #   make deps     install what is missing (apt-get when root, else says how)
 #   make          build build/libchanlab.a, build/chanlab, build/chanlab.so
 #                 (never installs anything)
-#   make test     deps, then C tests, Lua tests, layer check, lab
-#                 verification; ends "N passed, N failed"
+#   make test     deps, then layer check (tests/layers.lua), C tests, Lua
+#                 tests, lab verification; ends "N passed, N failed"
 #   make labs     deps, then verify and show every lab (the main job)
 #   make tsan     the tests under ThreadSanitizer   (build/tsan)
 #   make asan     the tests under Address+UB Sanitizer (build/asan)
@@ -127,12 +127,16 @@ labs: deps
 	@$(MAKE) --no-print-directory all
 	@$(EXE) lab verify --show
 
+# Sanitizer builds run every lab under 10 seeds instead of 100
+# (test_schedule.lua): a sanitized run is 10 to 30 times slower.
 tsan:
-	@$(MAKE) --no-print-directory BUILD=build/tsan OPT="-O1 -g" \
+	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} $(MAKE) --no-print-directory \
+		BUILD=build/tsan OPT="-O1 -g" \
 		SAN="-fsanitize=thread -fno-omit-frame-pointer" test
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} $(MAKE) --no-print-directory \
+		BUILD=build/asan OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
 
 bench: all

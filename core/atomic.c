@@ -6,10 +6,11 @@
 #include <stdlib.h>
 
 #include "atomic.h"
+#include "refcount.h"
 
 struct chl_atomic {
 	_Atomic int64_t v;     /* the value */
-	atomic_int refs;       /* references */
+	chl_refcount refs;     /* references */
 };
 
 chl_atomic *chl_atomic_new(int64_t v)
@@ -19,20 +20,20 @@ chl_atomic *chl_atomic_new(int64_t v)
 	if (!a)
 		return NULL;
 	atomic_init(&a->v, v);
-	atomic_init(&a->refs, 1);
+	chl_ref_init(&a->refs);
 	return a;
 }
 
 chl_atomic *chl_atomic_retain(chl_atomic *a)
 {
 	if (a)
-		atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&a->refs);
 	return a;
 }
 
 void chl_atomic_release(chl_atomic *a)
 {
-	if (a && atomic_fetch_sub_explicit(&a->refs, 1, memory_order_acq_rel) == 1)
+	if (a && chl_ref_release(&a->refs))
 		free(a);
 }
 

@@ -31,6 +31,7 @@
 #include "chan.h"
 #include "check.h"
 #include "lock.h"
+#include "refcount.h"
 
 /* Which queue a waiter is in (kept in chl_waiter.n, which the waiter
  * protocol leaves to the primitive). */
@@ -50,7 +51,7 @@ struct chl_chan {
 	void (*free_elem)(void *);   /* set before sharing; used by the last release */
 	void (*on_free)(const chl_chan *); /* the same */
 	atomic_uintptr_t tag;        /* the owner's label (the Lua side: element kind) */
-	atomic_size_t refs;          /* references; atomic, no lock (rarely changes) */
+	chl_refcount refs;           /* references; atomic, no lock (rarely changes) */
 	_Alignas(CACHE_LINE)
 	chl_lock mu;                 /* guards the fields marked "mu" (lock.h) */
 	atomic_size_t count;         /* mu: values in the ring; also read
@@ -116,7 +117,7 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	if (!c)
 		return NULL;
 	chl_lock_init(&c->mu);
-	atomic_init(&c->refs, 1);
+	chl_ref_init(&c->refs);
 	c->elem_size = elem_size;
 	c->cap = cap;
 	c->free_elem = NULL;
@@ -155,7 +156,7 @@ void chl_chan_set_on_free(chl_chan *c, void (*on_free)(const chl_chan *c))
 chl_chan *chl_chan_retain(chl_chan *c)
 {
 	if (c)
-		atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&c->refs);
 	return c;
 }
 
@@ -165,8 +166,7 @@ void chl_chan_release(chl_chan *c)
 
 	if (!c)
 		return;
-	/* acq_rel: every other holder's last use happens before the free. */
-	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+	if (!chl_ref_release(&c->refs))
 		return;
 	if (c->free_elem) {
 		for (i = 0, at = c->head; i < count_of(c); i++, at = ring_next(c, at))

@@ -49,12 +49,13 @@
 
 #include "check.h"
 #include "ctx.h"
+#include "refcount.h"
 #include "timer.h"
 
 enum kind { K_BACKGROUND, K_CANCEL, K_VALUE };
 
 struct chl_ctx {
-	atomic_int refs;          /* references; unused for the background */
+	chl_refcount refs;        /* references; unused for the background */
 	enum kind kind;           /* fixed */
 	chl_ctx *parent;          /* one reference; NULL for background; fixed */
 	chl_ctx *anc;             /* nearest cancelable self-or-ancestor, or
@@ -100,21 +101,8 @@ chl_ctx *chl_ctx_background(void)
 chl_ctx *chl_ctx_retain(chl_ctx *ctx)
 {
 	if (ctx && ctx->kind != K_BACKGROUND)
-		atomic_fetch_add_explicit(&ctx->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&ctx->refs);
 	return ctx;
-}
-
-/* Retain unless ctx is already being freed (refs reached 0).  The caller
- * must know the memory is still there (see steps 4 and the timer). */
-static bool try_retain(chl_ctx *ctx)
-{
-	int n = atomic_load_explicit(&ctx->refs, memory_order_relaxed);
-
-	while (n > 0)
-		if (atomic_compare_exchange_weak_explicit(&ctx->refs, &n, n + 1,
-				memory_order_acquire, memory_order_relaxed))
-			return true;
-	return false;
 }
 
 /* Free one node whose last reference is gone; returns its parent, whose
@@ -159,7 +147,7 @@ void chl_ctx_release(chl_ctx *ctx)
 {
 	/* A loop, not recursion: a long chain can be freed at once. */
 	while (ctx && ctx->kind != K_BACKGROUND &&
-			atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) == 1)
+			chl_ref_release(&ctx->refs))
 		ctx = free_node(ctx);
 }
 
@@ -211,7 +199,7 @@ static void cancel_children(chl_ctx *c, int err, void *cause, const char *msg)
 			ch->sib_next->sib_prev = NULL;
 		ch->sib_prev = ch->sib_next = NULL;
 		ch->linked = false;
-		alive = try_retain(ch);
+		alive = chl_ref_try_retain(&ch->refs);
 		pthread_mutex_unlock(&c->mu);
 		if (alive) {
 			cancel_node(ch, err, cause, NULL, msg, true);
@@ -285,7 +273,7 @@ static void deadline_fired(chl_timer *t, void *arg)
 	chl_ctx *c = arg;
 
 	(void)t;
-	if (!try_retain(c))
+	if (!chl_ref_try_retain(&c->refs))
 		return;
 	cancel_node(c, CHL_DEADLINE, NULL, NULL, NULL, false);
 	chl_ctx_release(c);
@@ -299,7 +287,7 @@ static chl_ctx *node_new(chl_ctx *parent, enum kind kind)
 
 	if (!c)
 		return NULL;
-	atomic_init(&c->refs, 1);
+	chl_ref_init(&c->refs);
 	c->kind = kind;
 	c->parent = parent;
 	return c;

@@ -33,6 +33,7 @@
 
 #include "check.h"
 #include "mutex.h"
+#include "refcount.h"
 
 enum {
 	LOCKED = 1u,
@@ -46,7 +47,7 @@ enum {
 
 struct chl_mutex {
 	atomic_uint state;     /* see the file comment */
-	atomic_int refs;       /* references; atomic, no lock */
+	chl_refcount refs;     /* references; atomic, no lock */
 	pthread_mutex_t mu;    /* guards waiters, the waiter count, STARVING */
 	chl_waitq waiters;     /* queued lockers; mu */
 };
@@ -58,7 +59,7 @@ chl_mutex *chl_mutex_new(void)
 	if (!m)
 		return NULL;
 	atomic_init(&m->state, 0);
-	atomic_init(&m->refs, 1);
+	chl_ref_init(&m->refs);
 	pthread_mutex_init(&m->mu, NULL);
 	return m;
 }
@@ -66,13 +67,13 @@ chl_mutex *chl_mutex_new(void)
 chl_mutex *chl_mutex_retain(chl_mutex *m)
 {
 	if (m)
-		atomic_fetch_add_explicit(&m->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&m->refs);
 	return m;
 }
 
 void chl_mutex_release(chl_mutex *m)
 {
-	if (!m || atomic_fetch_sub_explicit(&m->refs, 1, memory_order_acq_rel) != 1)
+	if (!m || !chl_ref_release(&m->refs))
 		return;
 	chl_assert(chl_waitq_empty(&m->waiters));
 	pthread_mutex_destroy(&m->mu);

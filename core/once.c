@@ -14,10 +14,11 @@
 
 #include "check.h"
 #include "once.h"
+#include "refcount.h"
 
 struct chl_once {
 	atomic_bool done;      /* the run finished; written under mu */
-	atomic_int refs;       /* references; atomic, no lock */
+	chl_refcount refs;     /* references; atomic, no lock */
 	pthread_mutex_t mu;    /* guards running, waiters, writes of done */
 	bool running;          /* a caller is running the function; mu */
 	chl_waitq waiters;     /* callers waiting for the run; mu */
@@ -30,7 +31,7 @@ chl_once *chl_once_new(void)
 	if (!o)
 		return NULL;
 	atomic_init(&o->done, false);
-	atomic_init(&o->refs, 1);
+	chl_ref_init(&o->refs);
 	pthread_mutex_init(&o->mu, NULL);
 	return o;
 }
@@ -38,13 +39,13 @@ chl_once *chl_once_new(void)
 chl_once *chl_once_retain(chl_once *o)
 {
 	if (o)
-		atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&o->refs);
 	return o;
 }
 
 void chl_once_release(chl_once *o)
 {
-	if (!o || atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) != 1)
+	if (!o || !chl_ref_release(&o->refs))
 		return;
 	chl_assert(chl_waitq_empty(&o->waiters));
 	pthread_mutex_destroy(&o->mu);

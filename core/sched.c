@@ -65,10 +65,6 @@
 #include "sched.h"
 #include "timer.h"
 
-/* Declared by signal.h (helper "time"); weak so that a program without
- * signal.o links: without it no signal can be watched, so 0 is exact. */
-extern int chl_signal_watches(void) __attribute__((weak));
-
 enum {
 	T_NONE,        /* not spawned, or finished */
 	T_RUNNABLE,    /* on a run queue or in a runnext slot */
@@ -122,6 +118,8 @@ struct worker {
 	uint32_t rng;                  /* owner only: steal victim choice */
 	uint64_t last_id;              /* owner only: the task it ran last, if
 	                                  still runnable (det's "continue") */
+	chl_task *det_next;            /* owner only: chosen by a decision
+	                                  point of the running task, runs next */
 	bool blocked;                  /* owner only: in block_enter..leave */
 	atomic_int has_next;           /* hint runnext != NULL, for the monitor */
 	atomic_int blocked_hint;       /* `blocked`, for the monitor */
@@ -192,6 +190,20 @@ static void run_task(struct worker *w, chl_task *t, bool inherit);
 
 /* ---- deadlock detection ---- */
 
+/* chl_sched_wake_source_add's count: process-wide, like the timer heap
+ * (see sched.h).  RMWs with release, read with acquire. */
+static atomic_int wake_sources;
+
+void chl_sched_wake_source_add(int delta)
+{
+	atomic_fetch_add_explicit(&wake_sources, delta, memory_order_release);
+}
+
+int chl_sched_wake_sources(void)
+{
+	return atomic_load_explicit(&wake_sources, memory_order_acquire);
+}
+
 static inline void run_inc(chl_sched *s)
 {
 	if (s->detect)
@@ -202,7 +214,8 @@ static inline void run_inc(chl_sched *s)
  * Called when the runnable count has just become 0 (v: the nrun word we
  * left) or when nothing ran for a while (the monitor).  Declares a
  * deadlock when tasks are live, no external thread is registered, no
- * timer is pending, no signal is watched - and nrun is still exactly v.
+ * timer is pending, no wake source is counted (a signal registration) -
+ * and nrun is still exactly v.
  *
  * Why no false report, even when a wake races with the check: every
  * ready increments nrun (bumping the generation) *before* the readied task
@@ -211,17 +224,20 @@ static inline void run_inc(chl_sched *s)
  * after its readies; a timer callback is pending until it returns (the
  * timer heap counts the callback in flight, and publishes the decrement
  * with release, which our acquire load pairs with); a signal dispatcher
- * is covered by its watch; an external thread by its registration.  So
- * if a condition reads "nobody" and nrun is still v afterwards, nobody
- * readied anything between our decrement and the final load (the
- * generation would differ), and nobody can any more: every party that
- * could has been seen absent.  Example: the last task parks with a
- * deadline; the timer fires just as we decrement.  Either we read
- * pending > 0 (callback not done), or the callback is done and its ready
- * bumped nrun before pending dropped, so the final compare fails.  A task
- * readied and re-parked meanwhile (count back to 0) also fails it: the
- * generation moved on.  (2^32 increments within one check would be
- * needed to fool it.)
+ * is covered by the wake source its registration counts (signal.c drops
+ * it, with release, only under the registry lock the dispatcher delivers
+ * under, and the unregistering party - counted itself - waits for a
+ * context cancellation in flight); an external thread by its
+ * registration.  So if a condition reads "nobody" and nrun is still v
+ * afterwards, nobody readied anything between our decrement and the
+ * final load (the generation would differ), and nobody can any more:
+ * every party that could has been seen absent.  Example: the last task
+ * parks with a deadline; the timer fires just as we decrement.  Either
+ * we read pending > 0 (callback not done), or the callback is done and
+ * its ready bumped nrun before pending dropped, so the final compare
+ * fails.  A task readied and re-parked meanwhile (count back to 0) also
+ * fails it: the generation moved on.  (2^32 increments within one check
+ * would be needed to fool it.)
  */
 static void deadlock_check(chl_sched *s, uint64_t v)
 {
@@ -231,7 +247,7 @@ static void deadlock_check(chl_sched *s, uint64_t v)
 		return;
 	if (chl_timers_pending() > 0)
 		return;
-	if (chl_signal_watches && chl_signal_watches() > 0)
+	if (chl_sched_wake_sources() > 0)
 		return;
 	if (atomic_load(&s->nrun) != v)
 		return;
@@ -637,6 +653,10 @@ static chl_task *det_find_work(struct worker *w)
 	chl_sched *s = w->s;
 	chl_task *t;
 
+	if ((t = w->det_next) != NULL) {
+		w->det_next = NULL;
+		return t;
+	}
 	for (;;) {
 		if (atomic_load_explicit(&s->stop, memory_order_relaxed))
 			return NULL;
@@ -658,6 +678,37 @@ static chl_task *det_find_work(struct worker *w)
  * ping-pong pair is preempted like one long task), then - with the global
  * queue looked at every FAIR_TICK slices - the local queue, a global
  * batch, a steal, and sleep. */
+bool chl_sched_decide(void)
+{
+	struct worker *w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
+	chl_task *cur = atomic_load_explicit(&tls_task, memory_order_relaxed);
+	chl_sched *s;
+	uint64_t small[64], *ids;
+	int n, k = 0, i = 1;
+
+	if (!w || !cur || !(s = w->s)->det || w->blocked)
+		return false;
+	pthread_mutex_lock(&s->mu);
+	n = chl_runq_len(&s->gq) + 1;
+	if (n == 1) {                /* nobody else can run: no choice */
+		pthread_mutex_unlock(&s->mu);
+		return false;
+	}
+	ids = n <= 64 ? small : malloc((size_t)n * sizeof *ids);
+	if (ids) {
+		ids[0] = cur->id;
+		for (chl_task *t = s->gq.head; t; t = t->next)
+			ids[i++] = t->id;
+		k = chl_decide_task(ids, n, cur->id);
+		if (ids != small)
+			free(ids);
+	}
+	if (k > 0)
+		w->det_next = chl_runq_take_at(&s->gq, k - 1);
+	pthread_mutex_unlock(&s->mu);
+	return k > 0;
+}
+
 static chl_task *find_work(struct worker *w, bool *inherit)
 {
 	chl_sched *s = w->s;
@@ -1114,11 +1165,15 @@ chl_sched *chl_sched_new(const chl_sched_config *cfg)
 			return NULL;
 		}
 	}
-	if (pthread_create(&s->monitor, NULL, monitor_main, s) != 0) {
-		sched_stop_and_free(s);
-		return NULL;
+	/* A deterministic run needs no monitor: nothing is preempted, and its
+	 * one worker polls for a deadlock itself before it sleeps. */
+	if (!s->det) {
+		if (pthread_create(&s->monitor, NULL, monitor_main, s) != 0) {
+			sched_stop_and_free(s);
+			return NULL;
+		}
+		s->monitor_started = true;
 	}
-	s->monitor_started = true;
 	return s;
 }
 

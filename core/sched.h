@@ -21,10 +21,11 @@
  *
  * Deadlock detection counts the tasks that are runnable or running; when
  * that count falls to zero while tasks are live, nothing external can
- * wake them (no registered external thread, no pending timer, no signal
- * watch), on_deadlock is called once.  Preemption: a monitor thread
- * signals (SIGURG) a worker whose task has run for a time slice while
- * others wait.  Both are described with chl_sched_config below.
+ * wake them (no registered external thread, no pending timer, no wake
+ * source such as a signal registration), on_deadlock is called once.
+ * Preemption: a monitor thread signals (SIGURG) a worker whose task has
+ * run for a time slice while others wait.  Both are described with
+ * chl_sched_config below.
  *
  * LOCK ORDER (the one list for the whole core; take locks top to bottom):
  *   1. semaphore locks (a waiting acquire arms its context watch at
@@ -88,8 +89,9 @@ typedef struct chl_sched_config {
 	 * the thread that found it (the worker whose task parked last, the
 	 * monitor, or a thread leaving chl_sched_external_leave), when every
 	 * live task is parked, no timer is pending (chl_timers_pending), no
-	 * signal is watched (chl_signal_watches) and no external thread is
-	 * registered.  Typically prints a dump (chl_sched_foreach) and exits. */
+	 * wake source is counted (chl_sched_wake_sources: a signal
+	 * registration) and no external thread is registered.  Typically
+	 * prints a dump (chl_sched_foreach) and exits. */
 	void (*on_deadlock)(chl_sched *s, void *ud);
 	/* Preemption is on when this is set.  When a task has run for a time
 	 * slice (10 to 20 ms: the monitor looks every 10 ms) while other
@@ -137,6 +139,21 @@ int64_t chl_sched_count(const chl_sched *s);
 void chl_sched_external_enter(chl_sched *s);
 void chl_sched_external_leave(chl_sched *s);
 
+/* A wake source is something outside the scheduler, other than a
+ * registered thread or a pending timer, that may still wake a parked task:
+ * today each signal registration (signal.c: its dispatcher thread sends
+ * to channels and cancels contexts).  The source adds +1 when it starts
+ * and -1 once it can no longer ready anything; no deadlock is declared
+ * while the count is above zero.  The count is process-wide, not per
+ * scheduler, as the timer heap is: signal.c has no scheduler at hand, and
+ * a source may wake the tasks of any scheduler.  Dropping to zero does not
+ * run the check itself; the monitor's poll finds a deadlock that is left.
+ * Cannot fail. */
+void chl_sched_wake_source_add(int delta);
+
+/* The count above (tests, dumps).  Cannot fail. */
+int chl_sched_wake_sources(void);
+
 /* A task blocks its worker on a thread parker (non-yieldable fallback).
  * Call block_enter from the task's step once the primitive's _begin has
  * returned CHL_WAIT for chl_thread_parker_self() (lock still held), then
@@ -165,6 +182,13 @@ void chl_sched_foreach(chl_sched *s, void (*fn)(chl_task *t, void *arg), void *a
  * interrupt the task (ThreadSanitizer holds signals back until the thread
  * calls into libc, which a pure Lua loop never does).  Cannot fail. */
 bool chl_sched_preempt_requested(void);
+
+/* A decision point of the running task in a deterministic run
+ * (decide.h): choose among it and every runnable task.  True when
+ * another was chosen: the caller's step must then end with YIELD, and the
+ * chosen task runs next; false (also outside deterministic runs, or not
+ * on a task) when the running task goes on.  Cannot fail. */
+bool chl_sched_decide(void);
 
 /* Wait until no task is live (tests, shutdown).  Cannot fail. */
 void chl_sched_wait_idle(chl_sched *s);

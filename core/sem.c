@@ -21,9 +21,10 @@
 #include "check.h"
 #include "ctx.h"
 #include "sem.h"
+#include "refcount.h"
 
 struct chl_sem {
-	atomic_int refs;       /* references; atomic, no lock */
+	chl_refcount refs;     /* references; atomic, no lock */
 	int64_t size;          /* tokens; fixed at creation */
 	pthread_mutex_t mu;    /* guards cur and waiters */
 	int64_t cur;           /* tokens held now; mu */
@@ -36,7 +37,7 @@ chl_sem *chl_sem_new(int64_t size)
 
 	if (size < 0 || !(s = calloc(1, sizeof *s)))
 		return NULL;
-	atomic_init(&s->refs, 1);
+	chl_ref_init(&s->refs);
 	s->size = size;
 	pthread_mutex_init(&s->mu, NULL);
 	return s;
@@ -45,13 +46,13 @@ chl_sem *chl_sem_new(int64_t size)
 chl_sem *chl_sem_retain(chl_sem *s)
 {
 	if (s)
-		atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&s->refs);
 	return s;
 }
 
 void chl_sem_release(chl_sem *s)
 {
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (!s || !chl_ref_release(&s->refs))
 		return;
 	chl_assert(chl_waitq_empty(&s->waiters));
 	pthread_mutex_destroy(&s->mu);

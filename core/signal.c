@@ -10,11 +10,14 @@
  * the dispatcher exists, and only touches the pipe and errno.
  *
  * Registry (sg.mu guards everything in `sg` except the pipe fds, written
- * once before the first handler is installed, and `watches`, atomic):
+ * once before the first handler is installed):
  *  - entries: (signal, channel) with a channel reference, or (signal,
  *    watch) for notify-context; no two entries are equal.
  *  - count[i]: entries of supported signal i; the handler is installed
  *    exactly while count[i] > 0, and saved[i] holds what it replaced.
+ *  - every entry is one scheduler wake source (chl_sched_wake_source_add,
+ *    under sg.mu): while any exists a signal may still wake a task, so
+ *    the deadlock detector waits.
  *
  * Lock order: sg.mu is taken with no other chanlab lock held; under it we
  * take channel locks (try_send) and context locks (chl_ctx_err).
@@ -25,13 +28,13 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "decide.h"
+#include "sched.h"
 #include "signal.h"
 
 static const struct sig {
@@ -66,7 +69,6 @@ static struct {
 	struct sigaction saved[NSIGS];   /* mu: valid while count > 0 */
 	bool started;          /* mu: pipe and dispatcher exist */
 	int pipe_r, pipe_w;    /* written once, before any handler */
-	atomic_int watches;    /* == n; written under mu */
 } sg = { .mu = PTHREAD_MUTEX_INITIALIZER, .pipe_r = -1, .pipe_w = -1 };
 
 static int sig_index(int signo)
@@ -98,11 +100,6 @@ const char *chl_signal_name(int signo)
 	int i = sig_index(signo);
 
 	return i < 0 ? "unknown" : sigs[i].full;
-}
-
-int chl_signal_watches(void)
-{
-	return atomic_load_explicit(&sg.watches, memory_order_acquire);
 }
 
 /* ---- the handler and the dispatcher ---- */
@@ -252,7 +249,7 @@ static int add_entry(int i, chl_chan *c, chl_signal_watch *w)
 	sg.v[sg.n].c = c ? chl_chan_retain(c) : NULL;
 	sg.v[sg.n].w = w;
 	sg.n++;
-	atomic_store_explicit(&sg.watches, sg.n, memory_order_release);
+	chl_sched_wake_source_add(1);
 	return CHL_OK;
 }
 
@@ -266,7 +263,7 @@ static void remove_entry(int k)
 	sg.v[k] = sg.v[--sg.n];
 	if (--sg.count[i] == 0)
 		sigaction(sigs[i].signo, &sg.saved[i], NULL);
-	atomic_store_explicit(&sg.watches, sg.n, memory_order_release);
+	chl_sched_wake_source_add(-1);
 }
 
 /* ---- the API ---- */

@@ -43,10 +43,6 @@ void chl_signal_stop(chl_chan *c);
  * happens (SIGINT, SIGTERM... end the process).  CHL_OK, CHL_NOSIG. */
 int chl_signal_raise(int signo);
 
-/* Registrations in force (channel and context ones), for the deadlock
- * detector: while any exists, a signal may still wake someone. */
-int chl_signal_watches(void);
-
 /* A notify-context registration. */
 typedef struct chl_signal_watch chl_signal_watch;
 

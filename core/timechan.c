@@ -18,6 +18,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "refcount.h"
 #include "timechan.h"
 #include "waiter.h"
 
@@ -74,7 +75,7 @@ chl_chan *chl_after(int64_t d_ns)
 struct chl_timechan {
 	chl_timer t;          /* the heap entry; when/period under the heap lock */
 	chl_chan *c;          /* cap 1, int64_t; fixed for t's life */
-	atomic_int refs;      /* references; the last one frees */
+	chl_refcount refs;    /* references; the last one frees */
 	bool ticker;          /* fixed at creation */
 };
 
@@ -97,7 +98,7 @@ chl_timechan *chl_timechan_new(int64_t d_ns, int64_t period_ns)
 		free(tc);
 		return NULL;
 	}
-	atomic_init(&tc->refs, 1);
+	chl_ref_init(&tc->refs);
 	tc->ticker = period_ns > 0;
 	chl_timer_init(&tc->t, timechan_fire, tc);
 	if (chl_timer_start(&tc->t, chl_now() + (d_ns > 0 ? d_ns : 0),
@@ -141,13 +142,13 @@ bool chl_timechan_reset(chl_timechan *t, int64_t d_ns)
 chl_timechan *chl_timechan_retain(chl_timechan *t)
 {
 	if (t)
-		atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&t->refs);
 	return t;
 }
 
 void chl_timechan_release(chl_timechan *t)
 {
-	if (!t || atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
+	if (!t || !chl_ref_release(&t->refs))
 		return;
 	chl_timer_stop(&t->t);   /* waits for a running fire */
 	chl_chan_release(t->c);

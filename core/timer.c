@@ -221,6 +221,9 @@ static void take_due(chl_timer *t, int64_t now)
 	}
 }
 
+/* The timer whose callback this thread is running, if any. */
+static _Thread_local chl_timer *firing;
+
 /* Run the due timer t's callback (hp.mu held; dropped meanwhile). */
 static void fire(chl_timer *t, int64_t now)
 {
@@ -238,7 +241,9 @@ static void fire(chl_timer *t, int64_t now)
 		ev.obj = t;
 		chl_hook_emit(&ev);
 	}
+	firing = t;
 	t->fn(t, t->arg);
+	firing = NULL;
 
 	pthread_mutex_lock(&hp.mu);
 	if (!hp.cur_detached)
@@ -298,9 +303,11 @@ static int ensure_thread(void)
 	return CHL_OK;
 }
 
-static bool on_timer_thread(void)
+/* Is this thread inside hp.cur's callback?  (The timer thread, or in a
+ * deterministic run the worker calling chl_timers_advance.) */
+static bool in_current_callback(void)
 {
-	return hp.started && pthread_equal(pthread_self(), hp.thread);
+	return hp.cur != NULL && firing == hp.cur;
 }
 
 /* Locks: takes and drops hp.mu.  Fails with CHL_NOMEM (heap growth or the
@@ -322,7 +329,7 @@ int chl_timer_start(chl_timer *t, int64_t when, int64_t period)
 		if (rc != CHL_OK)
 			goto out;
 	}
-	if (t == hp.cur && on_timer_thread()) {
+	if (t == hp.cur && in_current_callback()) {
 		hp.cur_detached = false;   /* restarted from its own callback */
 		t->running = 1;
 	}
@@ -353,7 +360,7 @@ bool chl_timer_stop(chl_timer *t)
 		count_pending();
 	}
 	if (hp.cur == t) {
-		if (on_timer_thread()) {
+		if (in_current_callback()) {
 			hp.cur_detached = true;   /* t may be freed after we return */
 			t->running = 0;
 		}

@@ -30,11 +30,13 @@ void chl_parker_commit(chl_parker *p)
 	chl_unlock_fn after = p->on_commit;
 
 	/* The deadline timer and the on_commit step start while the primitive
-	 * lock is still held: once it is dropped a waker may complete the wait
-	 * and the woken side may already be disarming - a timer started after
-	 * that would fire into the parker's next wait.  They may fire at once:
-	 * that is fine, the parker is parked (the worker marks the task parked
-	 * before it commits). */
+	 * lock is still held, the unlock comes last (waiter.h, "Commit
+	 * order"): once it is dropped a waker may complete the wait and the
+	 * woken side may already be disarming - a timer started after that
+	 * would fire into the parker's next wait.  They may fire at once:
+	 * that is fine, the parker is parked (a thread's token keeps the
+	 * wake; the worker marks the task PARKING before it commits and holds
+	 * a ready that comes meanwhile until commit returns). */
 	p->unlock = NULL;
 	p->on_commit = NULL;
 	if (p->deadline_when >= 0) {

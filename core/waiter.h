@@ -15,13 +15,14 @@
  *     primitive's lock, finds it must wait, queues its waiter(s) and
  *     records in p how to drop that lock (chl_parker_set_unlock).  It
  *     returns CHL_WAIT *with the lock still held*.
- *  2. The caller parks.  A thread calls chl_thread_park(): it drops the
- *     lock(s) through p->unlock and sleeps on its token.  A task yields to
- *     its worker, and the worker drops the lock(s) (chl_parker_commit)
- *     only once the task is off its stack.  Either way, nobody can reach
- *     the waiter until the lock is dropped, and by then the parker is
- *     ready to be woken: a thread's token is remembered if the wake comes
- *     before the sleep, a task is fully parked before anyone can ready it.
+ *  2. The caller parks: chl_parker_commit() drops the lock(s) through
+ *     p->unlock.  A thread calls chl_thread_park(), which commits and
+ *     sleeps on its token.  A task yields to its worker, and the worker
+ *     commits only once the task is off its stack.  Either way, nobody
+ *     can reach the waiter until the lock is dropped, and by then the
+ *     parker is ready to be woken: a thread's token is remembered if the
+ *     wake comes before the sleep, a task is fully parked before anyone
+ *     can ready it.
  *  3. A waker takes the primitive's lock, unlinks a waiter and *claims*
  *     its parker (chl_parker_claim: CAS claimed 0 -> 1).  Only the claimer
  *     may complete the wait: it fills the waiter's result fields, sets
@@ -38,12 +39,24 @@
  * Invariant: between chl_parker_prepare() and the wake, exactly one party
  * claims p, and only that party calls p->ready(p), exactly once.
  *
+ * Commit order: commit starts the deadline timer and runs on_commit (a
+ * context watch) first and drops the primitive lock(s) last.  It must:
+ * once the lock is dropped a waker may complete the wait, and the woken
+ * side may at once disarm its deadline (chl_parker_disarm) and remove its
+ * watch (chl_parker_unwatch_ctx); a timer started or a hook added after
+ * that would outlive the wait, firing into the parker's next wait or
+ * through a hook whose memory is gone.  Both may complete the wait
+ * themselves, during commit (a deadline already passed, a context
+ * already done): the parker is parked by then (a thread's token keeps
+ * the wake; the scheduler holds a task's ready until its commit
+ * returns, see sched.h).
+ *
  * Lock order (the whole list lives in sched.h): primitive locks (channels
  * in address order) before the scheduler's run-queue locks and the timer
  * heap lock; p->ready() takes only run-queue locks or the thread token.
- * Commit starts the deadline timer and runs on_commit (a context watch)
- * *before* dropping the primitive lock, so a semaphore's lock is taken
- * before a context's (see sched.h).
+ * Because on_commit runs under the primitive lock, a semaphore's lock is
+ * held while a context's is taken: semaphores come first in sched.h's
+ * list.
  */
 #ifndef CHL_WAITER_H
 #define CHL_WAITER_H
@@ -74,8 +87,9 @@ struct chl_parker {
 	chl_timer deadline;            /* started at commit, see arm_deadline */
 	int64_t deadline_when;         /* < 0: none; owned by the blocking side */
 	bool deadline_armed;           /* timer started; owned by the blocking side */
-	chl_unlock_fn on_commit;       /* extra step run at commit, after unlock
-	                                  (arms a context watch); blocking side */
+	chl_unlock_fn on_commit;       /* extra step run at commit, before the
+	                                  unlock (arms a context watch); blocking
+	                                  side */
 	void *on_commit_arg;
 };
 
@@ -125,9 +139,11 @@ static inline void chl_parker_set_unlock(chl_parker *p, chl_unlock_fn fn, void *
 	p->unlock_arg = arg;
 }
 
-/* Step 2 for tasks: drop the recorded lock(s), then start what must wait
- * for the park (deadline timer, on_commit).  Called by the worker once the
- * task is off its stack, or by chl_thread_park. */
+/* Step 2: start what must wait for the park (deadline timer, on_commit),
+ * then drop the recorded lock(s) - in that order, see "Commit order"
+ * above.  Called by the worker once the task is off its stack, or by
+ * chl_thread_park.  Cannot fail (a timer that cannot start completes the
+ * wait with CHL_NOMEM). */
 void chl_parker_commit(chl_parker *p);
 
 /* Complete a claimed wait: set fired/status, then wake.  Call with no lock
@@ -153,8 +169,8 @@ void chl_thread_parker_destroy(chl_thread_parker *tp);
 /* The calling thread's own parker (made on first use, freed at thread exit). */
 chl_parker *chl_thread_parker_self(void);
 
-/* Step 2 for threads: drop the recorded lock(s), sleep until ready().
- * p must be a thread parker's. */
+/* Step 2 for threads: commit (chl_parker_commit), then sleep until
+ * ready().  p must be a thread parker's. */
 void chl_thread_park(chl_parker *p);
 
 /* ---- wait queues (caller holds the owner's lock) ---- */

@@ -16,9 +16,10 @@
 
 #include "check.h"
 #include "wg.h"
+#include "refcount.h"
 
 struct chl_wg {
-	atomic_int refs;       /* references; atomic, no lock */
+	chl_refcount refs;     /* references; atomic, no lock */
 	pthread_mutex_t mu;    /* guards count and waiters */
 	int64_t count;         /* the counter; mu */
 	chl_waitq waiters;     /* parked in wait(); mu */
@@ -30,7 +31,7 @@ chl_wg *chl_wg_new(void)
 
 	if (!wg)
 		return NULL;
-	atomic_init(&wg->refs, 1);
+	chl_ref_init(&wg->refs);
 	pthread_mutex_init(&wg->mu, NULL);
 	return wg;
 }
@@ -38,13 +39,13 @@ chl_wg *chl_wg_new(void)
 chl_wg *chl_wg_retain(chl_wg *wg)
 {
 	if (wg)
-		atomic_fetch_add_explicit(&wg->refs, 1, memory_order_relaxed);
+		chl_ref_retain(&wg->refs);
 	return wg;
 }
 
 void chl_wg_release(chl_wg *wg)
 {
-	if (!wg || atomic_fetch_sub_explicit(&wg->refs, 1, memory_order_acq_rel) != 1)
+	if (!wg || !chl_ref_release(&wg->refs))
 		return;
 	chl_assert(chl_waitq_empty(&wg->waiters));
 	pthread_mutex_destroy(&wg->mu);

@@ -1,6 +1,7 @@
 #!/bin/sh
-# run.sh - every test suite in order (C tests of core/, Lua tests of the
-# module, the lab verification), one summary line at the end:
+# run.sh - every test suite in order (the include layering of core/ and
+# bindings/, C tests of core/, Lua tests of the module, the lab
+# verification), one summary line at the end:
 # "N passed, N failed".  Exits non-zero if anything failed.
 # BUILD names the build folder (build, build/tsan, build/asan).
 BUILD=${BUILD:-build}
@@ -42,6 +43,7 @@ suite() {
 	add "$p" "$f"
 }
 
+suite "layers" lua5.4 tests/layers.lua
 for t in "$BUILD"/tests/test_*; do
 	[ -x "$t" ] && suite "$(basename "$t")" "$t"
 done

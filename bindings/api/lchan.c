@@ -102,7 +102,7 @@ static int l_chan_new(lua_State *L)
 
 /* ---- send ---- */
 
-static int send_finish(lua_State *L, chl_chan *c, chl_lua_val *v, int rc)
+static inline int send_finish(lua_State *L, chl_chan *c, chl_lua_val *v, int rc)
 {
 	if (rc != CHL_OK) {
 		val_free(v);
@@ -170,7 +170,7 @@ static int l_chan_trysend(lua_State *L)
 /* ---- receive ---- */
 
 /* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
-static int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
+static inline int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
 {
 	push_elem(L, c, v, ok);
 	if (ctx == 1)

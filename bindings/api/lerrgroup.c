@@ -28,6 +28,7 @@
 
 #include "api/lctx.h"
 #include "api/lerrgroup.h"
+#include "refcount.h"
 #include "runtime/visible.h"
 
 static const chl_lua_op OP_GO = { CHL_OP_SYNC, "errgroup.Go", 0 };
@@ -35,7 +36,7 @@ static const chl_lua_op OP_TRY_GO = { CHL_OP_SYNC, "errgroup.TryGo", -1 };
 static const chl_lua_op OP_WAIT = { CHL_OP_SYNC, "errgroup.Wait", -1 };
 
 typedef struct group {
-	atomic_int refs;           /* references; atomic */
+	chl_refcount refs;         /* references */
 	chl_wg *wg;                /* running functions; fixed */
 	chl_ctx *ctx;              /* with_context's derived context, or NULL; fixed */
 	pthread_mutex_t mu;        /* guards sem, limit, err, failed */
@@ -58,7 +59,7 @@ static group *group_new(chl_ctx *ctx)
 		free(g);
 		return NULL;
 	}
-	atomic_init(&g->refs, 1);
+	chl_ref_init(&g->refs);
 	pthread_mutex_init(&g->mu, NULL);
 	g->ctx = ctx;
 	g->limit = -1;
@@ -69,14 +70,14 @@ static void group_retain(void *o)
 {
 	group *g = o;
 
-	atomic_fetch_add_explicit(&g->refs, 1, memory_order_relaxed);
+	chl_ref_retain(&g->refs);
 }
 
 static void group_release(void *o)
 {
 	group *g = o;
 
-	if (atomic_fetch_sub_explicit(&g->refs, 1, memory_order_acq_rel) != 1)
+	if (!chl_ref_release(&g->refs))
 		return;
 	chl_wg_release(g->wg);
 	chl_ctx_release(g->ctx);

@@ -81,8 +81,10 @@ static int l_stats(lua_State *L)
 /* runtime.seed(): the seed of a deterministic run, nil otherwise. */
 static int l_seed(lua_State *L)
 {
-	if (!chl_det_on)
-		return 0;
+	if (!chl_det_on) {
+		lua_pushnil(L);
+		return 1;
+	}
 	lua_pushinteger(L, (lua_Integer)chl_decide_seed());
 	return 1;
 }

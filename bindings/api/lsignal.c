@@ -25,6 +25,7 @@
 #include "api/lchan.h"
 #include "api/lctx.h"
 #include "api/lsignal.h"
+#include "refcount.h"
 #include "runtime/visible.h"
 
 static const chl_lua_op OP_RAISE = { CHL_OP_SIGNAL, "signal.raise", 1 };
@@ -34,7 +35,7 @@ static const chl_lua_op OP_STOP = { CHL_OP_SYNC, "signal.Stop", 0 };
 
 /* What a stop handle refers to. */
 typedef struct sigstop {
-	atomic_int refs;                     /* references; atomic */
+	chl_refcount refs;                   /* references */
 	_Atomic(chl_signal_watch *) watch;   /* NULL once stopped */
 	chl_ctx *ctx;                        /* one reference; fixed */
 } sigstop;
@@ -45,14 +46,14 @@ static void sigstop_retain(void *o)
 {
 	sigstop *s = o;
 
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	chl_ref_retain(&s->refs);
 }
 
 static void sigstop_release(void *o)
 {
 	sigstop *s = o;
 
-	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (!chl_ref_release(&s->refs))
 		return;
 	chl_ctx_release(s->ctx);
 	free(s);
@@ -145,7 +146,7 @@ static int l_notify_context(lua_State *L)
 		free(s);
 		return chl_lua_raise(L, rc);
 	}
-	atomic_init(&s->refs, 1);
+	chl_ref_init(&s->refs);
 	atomic_init(&s->watch, watch);
 	s->ctx = chl_ctx_retain(ctx);
 	chl_lua_push_ctx(L, ctx);

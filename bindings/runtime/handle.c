@@ -93,7 +93,7 @@ static void push_resolver(lua_State *L)
 }
 
 /* Push t's metatable, making it in this state on first use.  It is kept
- * in the registry under its name (luaL_newmetatable, what transfer.c and
+ * in the registry under its name (luaL_newmetatable, what value/encode.c and
  * luaL_checkudata look for) and under t's address, which is what
  * chl_lua_test compares with: a light-userdata key needs no string
  * interning, which costs a strcmp on every method call. */

@@ -88,7 +88,8 @@ static void report(lua_State *L, const chl_lua_op *op, const void *obj, int nres
 	chl_hook_emit(&ev);
 }
 
-/* Can L stop at a decision point (the goroutine's own thread, yieldable)? */
+/* A decision point: true when L (a goroutine's own thread, yieldable)
+ * must yield because the strategy chose another goroutine to run next. */
 static bool can_decide(lua_State *L)
 {
 	goroutine *g;
@@ -98,6 +99,8 @@ static bool can_decide(lua_State *L)
 	g = chl_lua_goroutine(L);
 	if (!g || L != g->L || !lua_isyieldable(L))
 		return false;
+	if (!chl_sched_decide())
+		return false;      /* the strategy keeps this goroutine running */
 	g->parking = false;    /* the yield is a decision, not a park */
 	return true;
 }

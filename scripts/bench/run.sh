@@ -291,6 +291,9 @@ END {
 		print ""
 	}
 }' "$RES"
+echo
+echo "== deterministic runs and explore (scripts/bench/schedules.sh) =="
+BUILD=$BUILD sh "$BENCH/schedules.sh"
 if [ -s "$NOTES" ]; then
 	echo
 	echo "notes:"

@@ -1,6 +1,6 @@
 /*
  * test_transfer.c - copying values between two independent lua_States
- * (bindings/transfer.c): every scalar bit for bit, tables with cycles and
+ * (bindings/value/): every scalar bit for bit, tables with cycles and
  * shared references, functions with upvalues and globals, standard library
  * C functions, handles with their reference counts, the exact error
  * messages, and a timing print.  Each test gets two fresh states, `src` and

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "atomic.h"
+#include "helpers.h"
 
 #define NTHREADS 8
 #define NOPS 100000
@@ -38,9 +39,9 @@ static void contended_adds_and_cas_are_exact(void **state)
 
 	(void)state;
 	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, adder, chl_atomic_retain(a)), 0);
+		th[i] = spawn(adder, chl_atomic_retain(a));
 	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	assert_int_equal(chl_atomic_load(a), 2 * NTHREADS * NOPS);
 	chl_atomic_release(a);
 }

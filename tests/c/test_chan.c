@@ -19,42 +19,7 @@
 
 #include "chan.h"
 #include "timer.h"
-
-#define WAIT_LIMIT_NS (20 * CHL_NS_PER_SEC)
-#define MS (CHL_NS_PER_SEC / 1000)
-
-static void pause_briefly(void)
-{
-	struct timespec ts = { 0, 100 * 1000 };   /* 100 us */
-
-	nanosleep(&ts, NULL);
-}
-
-/* Until c has exactly `senders` queued senders and `receivers` queued
- * receivers (-1: any); false after WAIT_LIMIT_NS. */
-static bool wait_waiting(chl_chan *c, long senders, long receivers)
-{
-	int64_t limit = chl_now() + WAIT_LIMIT_NS;
-	size_t s, r;
-
-	for (;;) {
-		chl_chan_waiting(c, &s, &r);
-		if ((senders < 0 || (long)s == senders) &&
-		    (receivers < 0 || (long)r == receivers))
-			return true;
-		if (chl_now() > limit)
-			return false;
-		pause_briefly();
-	}
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
+#include "helpers.h"
 
 /* ---- single-threaded behaviour ---- */
 
@@ -306,7 +271,7 @@ static void unbuffered_hand_off_both_ways(void **state)
 	assert_true(wait_waiting(c, 0, 1));
 	v = 4242;
 	assert_int_equal(chl_chan_send(c, &v), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(op.rc, CHL_OK);
 	assert_true(op.ok);
 	assert_int_equal(op.v, 4242);
@@ -317,7 +282,7 @@ static void unbuffered_hand_off_both_ways(void **state)
 	assert_true(wait_waiting(c, 1, 0));
 	assert_int_equal(chl_chan_len(c), 0);   /* unbuffered: nothing stored */
 	assert_int_equal(chl_chan_recv(c, &v, &ok), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(op.rc, CHL_OK);
 	assert_true(ok);
 	assert_int_equal(v, 777);
@@ -355,7 +320,7 @@ static void fifo_with_parked_senders(chl_chan *c, int buffered, int parked)
 			assert_int_equal(chl_chan_len(c), (size_t)buffered);
 	}
 	for (int k = 0; k < parked; k++) {
-		pthread_join(ts[k], NULL);
+		join(ts[k]);
 		assert_int_equal(ops[k].rc, CHL_OK);
 	}
 	assert_int_equal(chl_chan_len(c), 0);
@@ -397,7 +362,7 @@ static void fifo_parked_receivers(void **state)
 	for (long i = 0; i < K; i++)
 		assert_int_equal(chl_chan_send(c, &i), CHL_OK);
 	for (int k = 0; k < K; k++) {
-		pthread_join(ts[k], NULL);
+		join(ts[k]);
 		assert_int_equal(ops[k].rc, CHL_OK);
 		assert_true(ops[k].ok);
 		assert_int_equal(ops[k].v, k);   /* first parked, first served */
@@ -425,7 +390,7 @@ static void close_wakes_every_waiter(void **state)
 	assert_true(wait_waiting(c, 0, K));
 	assert_int_equal(chl_chan_close(c), CHL_OK);
 	for (int k = 0; k < K; k++) {
-		pthread_join(ts[k], NULL);
+		join(ts[k]);
 		assert_int_equal(ops[k].rc, CHL_OK);
 		assert_false(ops[k].ok);
 		assert_int_equal(ops[k].v, 0);
@@ -441,7 +406,7 @@ static void close_wakes_every_waiter(void **state)
 	assert_true(wait_waiting(b, K, 0));
 	assert_int_equal(chl_chan_close(b), CHL_OK);
 	for (int k = 0; k < K; k++) {
-		pthread_join(ts[k], NULL);
+		join(ts[k]);
 		assert_int_equal(ops[k].rc, CHL_CLOSED);
 	}
 	assert_true(wait_waiting(b, 0, 0));
@@ -512,7 +477,7 @@ static void deadline_not_reached_gets_the_value(void **state)
 	t = spawn(send_one, &op);
 	assert_int_equal(chl_chan_recv_until(c, &got, &ok, chl_now() + 60 * CHL_NS_PER_SEC),
 		CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_true(ok);
 	assert_int_equal(got, 31337);
 	/* The disarmed deadline must not end this thread's next wait: a
@@ -520,7 +485,7 @@ static void deadline_not_reached_gets_the_value(void **state)
 	op.v = 4;
 	t = spawn(send_one, &op);
 	assert_int_equal(chl_chan_recv(c, &got, &ok), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_true(ok);
 	assert_int_equal(got, 4);
 	chl_chan_release(c);
@@ -581,7 +546,6 @@ static void mpmc_over(size_t cap)
 	atomic_uchar *seen = calloc(MPMC_TOTAL, sizeof *seen);
 	chl_chan *c = chl_chan_new(sizeof(uint32_t), cap);
 	uint64_t count = 0, sum = 0;
-	long dup = 0, lost = 0;
 
 	assert_non_null(seen);
 	assert_non_null(c);
@@ -594,23 +558,14 @@ static void mpmc_over(size_t cap)
 		tp[i] = spawn(mpmc_producer, &prod[i]);
 	}
 	for (int i = 0; i < MPMC_THREADS; i++)
-		pthread_join(tp[i], NULL);
+		join(tp[i]);
 	assert_int_equal(chl_chan_close(c), CHL_OK);
 	for (int i = 0; i < MPMC_THREADS; i++) {
-		pthread_join(tc[i], NULL);
+		join(tc[i]);
 		count += cons[i].count;
 		sum += cons[i].sum;
 	}
-	for (uint32_t v = 0; v < MPMC_TOTAL; v++) {
-		unsigned n = atomic_load(&seen[v]);
-
-		dup += n > 1;
-		lost += n == 0;
-	}
-	assert_int_equal(dup, 0);
-	assert_int_equal(lost, 0);
-	assert_int_equal(count, MPMC_TOTAL);
-	assert_int_equal(sum, (uint64_t)MPMC_TOTAL * (MPMC_TOTAL - 1) / 2);
+	assert_each_once(seen, MPMC_TOTAL, count, sum);
 	chl_chan_release(c);
 	free(seen);
 }
@@ -714,13 +669,13 @@ static void close_races_senders_and_receivers(void **state)
 		}
 		assert_int_equal(chl_chan_close(c), CHL_OK);
 		for (int i = 0; i < RACE_SENDERS; i++) {
-			pthread_join(ts[i], NULL);
+			join(ts[i]);
 			assert_int_equal(s[i].bad, 0);
 			sent += s[i].ok_count;
 			sent_sum += s[i].ok_sum;
 		}
 		for (int i = 0; i < RACE_RECEIVERS; i++) {
-			pthread_join(tr[i], NULL);
+			join(tr[i]);
 			assert_int_equal(r[i].bad, 0);
 			got += r[i].ok_count;
 			got_sum += r[i].ok_sum;
@@ -753,7 +708,7 @@ static void parker_api_round_trip(void **state)
 	op.v = 0;
 	t = spawn(send_one, &op);   /* blocks on c's lock until we park */
 	chl_thread_park(p);
-	pthread_join(t, NULL);
+	join(t);
 	assert_ptr_equal(p->fired, &w);
 	assert_true(w.ok);
 	assert_int_equal(slot, 0);

@@ -22,28 +22,9 @@
 #include "chan.h"
 #include "ctx.h"
 #include "timer.h"
+#include "helpers.h"
 
-#define MS (CHL_NS_PER_SEC / 1000)
 #define LATE_NS (300 * MS)
-
-static void nap(int64_t ns)
-{
-	struct timespec ts = { (time_t)(ns / CHL_NS_PER_SEC), (long)(ns % CHL_NS_PER_SEC) };
-
-	nanosleep(&ts, NULL);
-}
-
-/* Wait (at most 5 s) for the pending-timer count to become n: a deadline
- * callback that just closed a done channel is still counted until it
- * returns.  Returns the count seen last. */
-static int settle_pending(int n)
-{
-	int64_t until = chl_now() + 5 * CHL_NS_PER_SEC;
-
-	while (chl_timers_pending() != n && chl_now() < until)
-		nap(100000);
-	return chl_timers_pending();
-}
 
 static bool closed(chl_chan *c)
 {
@@ -297,36 +278,17 @@ static void child_deadline_capped_by_parent(void **state)
 	chl_ctx_release(p);
 }
 
-/* Holds the timer thread, so a passed deadline stays unfired for a while. */
-static struct {
-	atomic_int entered, open;
-} gate;
-
-static void gate_fn(chl_timer *t, void *arg)
-{
-	(void)t;
-	(void)arg;
-	atomic_store(&gate.entered, 1);
-	while (!atomic_load(&gate.open))
-		sched_yield();
-}
-
 /* A parent whose deadline has passed but whose timer has not run yet is
  * not done; a child with a timeout <= 0, or capped by that deadline,
  * must be done at once all the same. */
 static void child_of_overdue_parent_is_born_done(void **state)
 {
-	chl_timer g;
+	timer_gate g;
 	chl_ctx *p, *zero, *capped;
 	int64_t pd, d;
 
 	(void)state;
-	atomic_store(&gate.entered, 0);
-	atomic_store(&gate.open, 0);
-	chl_timer_init(&g, gate_fn, NULL);
-	assert_int_equal(chl_timer_start(&g, chl_now(), 0), CHL_OK);
-	while (!atomic_load(&gate.entered))
-		sched_yield();
+	gate_hold(&g);    /* a passed deadline stays unfired for a while */
 	assert_int_equal(chl_ctx_with_timeout(chl_ctx_background(), MS, &p), CHL_OK);
 	nap(3 * MS);
 	assert_int_equal(chl_ctx_err(p), 0);     /* its timer is held up */
@@ -337,8 +299,7 @@ static void child_of_overdue_parent_is_born_done(void **state)
 	assert_true(chl_ctx_deadline(p, &pd));
 	assert_true(chl_ctx_deadline(capped, &d));
 	assert_true(d == pd);
-	atomic_store(&gate.open, 1);
-	assert_false(chl_timer_stop(&g));
+	gate_open(&g);
 	chl_ctx_release(zero);
 	chl_ctx_release(capped);
 	chl_ctx_release(p);
@@ -441,7 +402,7 @@ static void err_set_iff_done_closed(void **state)
 	atomic_store(&agree.seen, 0);
 	for (i = 0; i < AGREE_N; i++)
 		assert_int_equal(chl_ctx_with_cancel(chl_ctx_background(), &agree.ctx[i]), CHL_OK);
-	assert_int_equal(pthread_create(&th, NULL, agree_watch, NULL), 0);
+	th = spawn(agree_watch, NULL);
 	atomic_store(&agree.looked, -1);
 	atomic_store(&agree.saw_done, -1);
 	for (i = 0; i < AGREE_N; i++) {
@@ -455,7 +416,7 @@ static void err_set_iff_done_closed(void **state)
 			sched_yield();
 	}
 	atomic_store(&agree.stop, 1);
-	pthread_join(th, NULL);
+	join(th);
 	for (i = 0; i < AGREE_N; i++)
 		chl_ctx_release(agree.ctx[i]);
 	assert_int_equal(atomic_load(&agree.bad), 0);
@@ -535,10 +496,10 @@ static void storm_round(unsigned round)
 			storm.below[d][i] = true;
 	}
 	for (i = 0; i < STORM_THREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, storm_thread, (void *)(intptr_t)i), 0);
+		th[i] = spawn(storm_thread, (void *)(intptr_t)i);
 	atomic_store(&storm.go, 1);
 	for (i = 0; i < STORM_THREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 
 	assert_int_equal(atomic_load(&storm.not_sync), 0);
 	for (i = 0; i < STORM_N; i++) {
@@ -721,14 +682,14 @@ static void hook_remove_waits_for_running_hook(void **state)
 	atomic_store(&slowhook.finished, 0);
 	assert_int_equal(chl_ctx_with_cancel(chl_ctx_background(), &c), CHL_OK);
 	assert_true(chl_ctx_hook_add(c, &h));
-	assert_int_equal(pthread_create(&canceler, NULL, cancel_thread, c), 0);
+	canceler = spawn(cancel_thread, c);
 	while (!atomic_load(&slowhook.entered))
 		sched_yield();
-	assert_int_equal(pthread_create(&opener, NULL, go_later, NULL), 0);
+	opener = spawn(go_later, NULL);
 	assert_false(chl_ctx_hook_remove(c, &h));   /* firing: waits it out */
 	assert_int_equal(atomic_load(&slowhook.finished), 1);
-	pthread_join(opener, NULL);
-	pthread_join(canceler, NULL);
+	join(opener);
+	join(canceler);
 	chl_ctx_release(c);
 }
 
@@ -783,13 +744,13 @@ static void watch_ends_a_thread_wait(void **state)
 	chl_waiter_init(&w, p, ch);
 	rc = chl_chan_recv_begin(ch, &v, &ok, &w);
 	assert_int_equal(rc, CHL_WAIT);
-	assert_int_equal(pthread_create(&th, NULL, cancel_after_10ms, c), 0);
+	th = spawn(cancel_after_10ms, c);
 	chl_thread_park(p);
 	chl_parker_unwatch_ctx(c, &h);
 	assert_null(p->fired);
 	assert_int_equal(p->status, CHL_CANCELED);
 	chl_chan_dequeue(ch, &w);
-	pthread_join(th, NULL);
+	join(th);
 	/* A done context arms nothing: the caller fails the wait itself. */
 	chl_parker_prepare(p, "chan receive");
 	assert_false(chl_parker_watch_ctx(p, c, &h));

@@ -17,6 +17,7 @@
 
 #include "mutex.h"
 #include "wg.h"
+#include "helpers.h"
 
 /* ---- exclusion ---- */
 
@@ -66,9 +67,9 @@ static void contended_increments_are_exact(void **state)
 	(void)state;
 	chl_wg_add(t.start, NTHREADS);
 	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, incr_thread, &t), 0);
+		th[i] = spawn(incr_thread, &t);
 	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	assert_int_equal(atomic_load(&t.errors), 0);
 	assert_int_equal(t.plain, (long)NTHREADS * NINCR);
 	assert_false(chl_mutex_is_locked(t.m));
@@ -341,13 +342,6 @@ struct hammer_test {
 	atomic_int errors;
 };
 
-static void sleep_us(long us)
-{
-	struct timespec ts = { 0, us * 1000 };
-
-	nanosleep(&ts, NULL);
-}
-
 static void *hammer_thread(void *arg)
 {
 	struct hammer_test *t = arg;
@@ -359,7 +353,7 @@ static void *hammer_thread(void *arg)
 		chl_mutex_lock(t->m);
 		if (t->inside++ != 0)
 			atomic_fetch_add(&t->errors, 1);
-		sleep_us(HOLD_US);
+		nap(HOLD_US * 1000);
 		t->inside--;
 		chl_mutex_unlock(t->m);
 		n++;
@@ -379,12 +373,12 @@ static void waiter_is_served_within_bound_under_hammering(void **state)
 	(void)state;
 	chl_wg_add(t.started, NHAMMER);
 	for (int i = 0; i < NHAMMER; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, hammer_thread, &t), 0);
+		th[i] = spawn(hammer_thread, &t);
 	chl_wg_wait(t.started);
 	for (int i = 0; i < VICTIM_LOCKS; i++) {
 		int64_t t0, dt;
 
-		sleep_us(10);
+		nap(10 * 1000);
 		if (chl_mutex_is_locked(t.m))
 			contended++;
 		t0 = chl_now();
@@ -399,7 +393,7 @@ static void waiter_is_served_within_bound_under_hammering(void **state)
 	}
 	atomic_store(&t.stop, true);
 	for (int i = 0; i < NHAMMER; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	printf("    victim: %d locks (%d found it held), mean wait %.2f ms, "
 		"max %.2f ms (bound %d ms); hammer rounds %ld\n", VICTIM_LOCKS,
 		contended, total / 1e6 / VICTIM_LOCKS, max_wait / 1e6,

@@ -12,6 +12,7 @@
 
 #include "once.h"
 #include "wg.h"
+#include "helpers.h"
 
 #define NTHREADS 8
 #define RACES 200
@@ -67,10 +68,10 @@ static void racing_callers_run_fn_exactly_once(void **state)
 
 		assert_int_equal(chl_wg_add(r.go, 1), CHL_OK);
 		for (int i = 0; i < NTHREADS; i++)
-			assert_int_equal(pthread_create(&th[i], NULL, race_thread, &r), 0);
+			th[i] = spawn(race_thread, &r);
 		assert_int_equal(chl_wg_done(r.go), CHL_OK);
 		for (int i = 0; i < NTHREADS; i++)
-			pthread_join(th[i], NULL);
+			join(th[i]);
 		assert_int_equal(atomic_load(&r.runs), 1);
 		assert_int_equal(atomic_load(&r.early), 0);
 		assert_int_equal(atomic_load(&r.errors), 0);

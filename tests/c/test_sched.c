@@ -5,7 +5,7 @@
  * worker, get preempted and deadlock.  Every test counts what ran:
  * nothing lost, nothing run twice.
  *
- * Synchronisation with the test thread: events (mutex + condvar) with a
+ * Synchronisation with the test thread: latches (helpers.h) with a
  * generous timeout that fails the test instead of hanging it, and
  * chl_sched_wait_idle.  Where a test must wait for an internal state
  * (a task fully parked), it polls chl_sched_stats_get with a deadline.
@@ -25,65 +25,9 @@
 #include "sched.h"
 #include "timer.h"
 #include "waiter.h"
+#include "helpers.h"
 
-#define TIMEOUT_S 60   /* an event that does not come in this long: fail */
-
-/* ---- events: wait for a count with a timeout ---- */
-
-typedef struct event {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int n;                 /* mu */
-} event;
-
-static void ev_init(event *e)
-{
-	pthread_condattr_t a;
-
-	pthread_mutex_init(&e->mu, NULL);
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(&e->cv, &a);
-	pthread_condattr_destroy(&a);
-	e->n = 0;
-}
-
-static void ev_destroy(event *e)
-{
-	pthread_cond_destroy(&e->cv);
-	pthread_mutex_destroy(&e->mu);
-}
-
-static void ev_set(event *e)
-{
-	pthread_mutex_lock(&e->mu);
-	e->n++;
-	pthread_cond_broadcast(&e->cv);
-	pthread_mutex_unlock(&e->mu);
-}
-
-/* True when the event was set at least n times within secs seconds. */
-static bool ev_wait(event *e, int n, int secs)
-{
-	struct timespec ts;
-	bool ok;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += secs;
-	pthread_mutex_lock(&e->mu);
-	while (e->n < n && pthread_cond_timedwait(&e->cv, &e->mu, &ts) == 0)
-		;
-	ok = e->n >= n;
-	pthread_mutex_unlock(&e->mu);
-	return ok;
-}
-
-static void pause_ms(int ms)
-{
-	struct timespec ts = { 0, ms * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
+#define TIMEOUT_S 60   /* a latch not reached in this long: fail */
 
 /* ---- the test mailbox: one value slot and a queue of receivers ---- */
 
@@ -160,11 +104,11 @@ static bool mbox_has_waiter(mbox *m)
 /* ---- schedulers with recording callbacks ---- */
 
 static atomic_int deadlocks;
-static event deadlock_ev;
+static latch deadlock_latch;
 static atomic_int preempts;
 
 /* What the deadlock dump saw: live tasks and how many wait on "test wait"
- * (written before deadlock_ev is set, read after waiting for it). */
+ * (written before deadlock_latch is added to, read after waiting for it). */
 static int dump_tasks, dump_waiting;
 
 static void dump_one(chl_task *t, void *arg)
@@ -181,7 +125,7 @@ static void on_deadlock(chl_sched *s, void *ud)
 	dump_tasks = dump_waiting = 0;
 	chl_sched_foreach(s, dump_one, NULL);   /* what a dump does */
 	atomic_fetch_add(&deadlocks, 1);
-	ev_set(&deadlock_ev);
+	latch_add(&deadlock_latch);
 }
 
 static void on_preempt(chl_task *t, void *ud)
@@ -203,7 +147,7 @@ static chl_sched *sched_make(int procs, bool detect)
 	cfg.on_preempt = on_preempt;
 	atomic_store(&deadlocks, 0);
 	atomic_store(&preempts, 0);
-	ev_init(&deadlock_ev);
+	latch_init(&deadlock_latch);
 	s = chl_sched_new(&cfg);
 	assert_non_null(s);
 	return s;
@@ -212,7 +156,7 @@ static chl_sched *sched_make(int procs, bool detect)
 static void sched_done(chl_sched *s)
 {
 	chl_sched_free(s);
-	ev_destroy(&deadlock_ev);
+	latch_destroy(&deadlock_latch);
 }
 
 /* Poll the stats until runnable == want (a task's park fully counted). */
@@ -225,7 +169,7 @@ static bool wait_runnable(chl_sched *s, int64_t want)
 		chl_sched_stats_get(s, &st);
 		if (st.runnable == want)
 			return true;
-		pause_ms(1);
+		nap(MS);
 	}
 	return false;
 }
@@ -412,7 +356,7 @@ static void mass_park_then_release(void **state)
 	atomic_store(&released, 0);
 	atomic_store(&mass_done, 0);
 	chl_sched_external_enter(s);   /* on behalf of the releasing thread */
-	assert_int_equal(pthread_create(&th, NULL, release_all, &r), 0);
+	th = spawn(release_all, &r);
 	for (i = 0; i < MASS_N; i++) {
 		mt[i].g = &g;
 		atomic_init(&mt[i].runs_after, 0);
@@ -420,7 +364,7 @@ static void mass_park_then_release(void **state)
 		mt[i].t.release = count_release;
 		chl_sched_spawn(s, &mt[i].t);
 	}
-	pthread_join(th, NULL);
+	join(th);
 	chl_sched_wait_idle(s);
 	chl_sched_external_leave(s);
 	assert_int_equal(r.n, MASS_N);
@@ -879,7 +823,7 @@ typedef struct wait_task {
 	int timeouts;
 	int pc;
 	bool block;            /* wait on the thread parker (non-yieldable) */
-	event *blocking;       /* set just before a blocking wait */
+	latch *blocking;       /* set just before a blocking wait */
 } wait_task;
 
 static chl_step wait_step(chl_task *t)
@@ -933,7 +877,7 @@ static void parked_forever_is_a_deadlock(void **state)
 	k.waits = 1;
 	k.t.step = wait_step;
 	chl_sched_spawn(s, &k.t);
-	assert_true(ev_wait(&deadlock_ev, 1, TIMEOUT_S));
+	assert_true(latch_wait_secs(&deadlock_latch, 1, TIMEOUT_S));
 	assert_int_equal(atomic_load(&deadlocks), 1);
 	assert_int_equal(chl_sched_count(s), 1);
 	assert_int_equal(dump_tasks, 1);
@@ -1023,7 +967,7 @@ static chl_step block_step(chl_task *t)
 	chl_parker_prepare(p, "blocking receive");
 	chl_waiter_init(&k->w, p, k->m);
 	if (k->blocking)
-		ev_set(k->blocking);
+		latch_add(k->blocking);
 	if (mbox_recv_begin(k->m, &k->w, &v) == CHL_WAIT) {
 		chl_sched_block_enter(t);
 		chl_thread_park(p);
@@ -1055,13 +999,13 @@ static void blocked_worker_hands_off_its_work(void **state)
 	chl_sched *s = sched_make(1, true);
 	wait_task k;
 	send_task x;
-	event blocking;
+	latch blocking;
 	chl_sched_stats st;
 	mbox m;
 
 	(void)state;
 	mbox_init(&m);
-	ev_init(&blocking);
+	latch_init(&blocking);
 	memset(&k, 0, sizeof k);
 	memset(&x, 0, sizeof x);
 	k.m = x.m = &m;
@@ -1071,7 +1015,7 @@ static void blocked_worker_hands_off_its_work(void **state)
 	x.t.step = send_step;
 	chl_sched_external_enter(s);   /* we spawn the sender later */
 	chl_sched_spawn(s, &k.t);
-	assert_true(ev_wait(&blocking, 1, TIMEOUT_S));
+	assert_true(latch_wait_secs(&blocking, 1, TIMEOUT_S));
 	chl_sched_spawn(s, &x.t);
 	chl_sched_wait_idle(s);
 	chl_sched_external_leave(s);
@@ -1080,7 +1024,7 @@ static void blocked_worker_hands_off_its_work(void **state)
 	assert_true(st.workers >= 2);   /* a spare took over */
 	assert_int_equal(atomic_load(&deadlocks), 0);
 	sched_done(s);
-	ev_destroy(&blocking);
+	latch_destroy(&blocking);
 	mbox_destroy(&m);
 }
 
@@ -1095,12 +1039,12 @@ static void many_blocked_workers_all_complete(void **state)
 	wait_task k[NBLOCK];
 	send_task x[NBLOCK];
 	mbox m[NBLOCK];
-	event blocking;
+	latch blocking;
 	chl_sched_stats st;
 	int i, j;
 
 	(void)state;
-	ev_init(&blocking);
+	latch_init(&blocking);
 	memset(k, 0, sizeof k);
 	memset(x, 0, sizeof x);
 	chl_sched_external_enter(s);
@@ -1114,10 +1058,10 @@ static void many_blocked_workers_all_complete(void **state)
 		chl_sched_spawn(s, &k[i].t);
 	}
 	/* Wait until every receiver is queued, i.e. blocking its worker. */
-	assert_true(ev_wait(&blocking, NBLOCK, TIMEOUT_S));
+	assert_true(latch_wait_secs(&blocking, NBLOCK, TIMEOUT_S));
 	for (i = 0; i < NBLOCK; i++)
 		for (j = 0; j < TIMEOUT_S * 1000 && !mbox_has_waiter(&m[i]); j++)
-			pause_ms(1);
+			nap(MS);
 	for (i = 0; i < NBLOCK; i++)
 		chl_sched_spawn(s, &x[i].t);
 	chl_sched_wait_idle(s);
@@ -1129,7 +1073,7 @@ static void many_blocked_workers_all_complete(void **state)
 		chl_sched_stats_get(s, &st);
 		if (st.idle == st.workers)
 			break;
-		pause_ms(1);
+		nap(MS);
 	}
 	print_message("blocked: %d workers made for procs 2\n", st.workers);
 	assert_int_equal(st.idle, st.workers);
@@ -1138,7 +1082,7 @@ static void many_blocked_workers_all_complete(void **state)
 	assert_true(st.workers >= NBLOCK + 2);
 	assert_int_equal(atomic_load(&deadlocks), 0);
 	sched_done(s);
-	ev_destroy(&blocking);
+	latch_destroy(&blocking);
 	for (i = 0; i < NBLOCK; i++)
 		mbox_destroy(&m[i]);
 }
@@ -1156,7 +1100,7 @@ static void blocked_forever_is_a_deadlock(void **state)
 	k.m = &m;
 	k.t.step = block_step;
 	chl_sched_spawn(s, &k.t);
-	assert_true(ev_wait(&deadlock_ev, 1, TIMEOUT_S));
+	assert_true(latch_wait_secs(&deadlock_latch, 1, TIMEOUT_S));
 	assert_int_equal(atomic_load(&deadlocks), 1);
 	mbox_send(&m, 5);
 	chl_sched_wait_idle(s);

@@ -21,34 +21,7 @@
 #include "chan.h"
 #include "select.h"
 #include "timer.h"
-
-#define WAIT_LIMIT_NS (20 * CHL_NS_PER_SEC)
-#define MS (CHL_NS_PER_SEC / 1000)
-
-static bool wait_waiting(chl_chan *c, long senders, long receivers)
-{
-	int64_t limit = chl_now() + WAIT_LIMIT_NS;
-	struct timespec ts = { 0, 100 * 1000 };
-	size_t s, r;
-
-	for (;;) {
-		chl_chan_waiting(c, &s, &r);
-		if ((senders < 0 || (long)s == senders) &&
-		    (receivers < 0 || (long)r == receivers))
-			return true;
-		if (chl_now() > limit)
-			return false;
-		nanosleep(&ts, NULL);
-	}
-}
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
+#include "helpers.h"
 
 static chl_select_case recv_case(chl_chan *c, void *slot)
 {
@@ -219,7 +192,7 @@ static void duplicate_channels(void **state)
 	t = spawn(select_thread, &s);
 	assert_true(wait_waiting(u, 1, 2));
 	assert_int_equal(chl_chan_recv(u, &got, NULL), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(s.rc, CHL_OK);
 	assert_int_equal(s.fired, 1);
 	assert_int_equal(got, 77);
@@ -229,7 +202,7 @@ static void duplicate_channels(void **state)
 	assert_true(wait_waiting(u, 1, 2));
 	v = 88;
 	assert_int_equal(chl_chan_send(u, &v), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(s.rc, CHL_OK);
 	assert_true(s.fired == 0 || s.fired == 2);
 	assert_true(s.cs[s.fired].ok);
@@ -254,7 +227,7 @@ static void many_cases_on_few_channels(void **state)
 	t = spawn(select_thread, &s);
 	assert_true(wait_waiting(ch[1], 0, N / 2));
 	assert_int_equal(chl_chan_send(ch[1], &v), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(s.rc, CHL_OK);
 	assert_int_equal(s.fired % 2, 1);
 	assert_int_equal(slots[s.fired], 123);
@@ -352,7 +325,6 @@ static void buffered_cases_taken_without_every_lock(void **state)
 	chl_chan *unbuf = chl_chan_new(sizeof(int), 0);
 	int v = 1, got = 0, fired;
 	bool ok;
-	void *rc;
 	pthread_t t;
 
 	(void)state;
@@ -363,8 +335,7 @@ static void buffered_cases_taken_without_every_lock(void **state)
 	assert_int_equal(chl_select(cs, 1, false, -1, &fired), CHL_OK);
 	assert_int_equal(fired, 0);
 	assert_int_equal(got, 1);                  /* the oldest first */
-	assert_int_equal(pthread_join(t, &rc), 0);
-	assert_int_equal((intptr_t)rc, CHL_OK);    /* the sender was woken */
+	assert_int_equal((intptr_t)join(t), CHL_OK);   /* the sender was woken */
 	assert_int_equal(chl_chan_recv(full, &got, &ok), CHL_OK);
 	assert_true(ok);
 	assert_int_equal(got, 7);                  /* its value moved in */
@@ -379,7 +350,7 @@ static void buffered_cases_taken_without_every_lock(void **state)
 	assert_int_equal(chl_select(mix, 2, false, -1, &fired), CHL_OK);
 	assert_int_equal(fired, 1);
 	assert_int_equal(got, 7);
-	assert_int_equal(pthread_join(t, &rc), 0);
+	join(t);
 
 	assert_int_equal(chl_chan_recv(full, &got, &ok), CHL_OK);
 	assert_int_equal(chl_chan_close(full), CHL_OK);
@@ -429,7 +400,7 @@ static void send_case_on_closed_channel(void **state)
 	t = spawn(select_thread, &s);
 	assert_true(wait_waiting(u, 1, 0));
 	assert_int_equal(chl_chan_close(u), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(s.rc, CHL_CLOSED);
 	assert_int_equal(s.fired, 1);
 	assert_true(wait_waiting(open_empty, 0, 0));
@@ -483,7 +454,7 @@ static void two_phase_api(void **state)
 	t = spawn(select_thread, &s);
 	chl_thread_park(p);
 	assert_int_equal(chl_select_end(&st, cs, 2, &fired), CHL_OK);
-	pthread_join(t, NULL);
+	join(t);
 	assert_int_equal(fired, 1);
 	assert_true(cs[1].ok);
 	assert_int_equal(y, 42);
@@ -565,7 +536,6 @@ static void selects_racing_across_threads(void **state)
 	struct racer s[RACE_THREADS], r[RACE_THREADS];
 	pthread_t ts[RACE_THREADS], tr[RACE_THREADS];
 	uint64_t count = 0, sum = 0;
-	long dup = 0, lost = 0;
 
 	(void)state;
 	assert_non_null(seen);
@@ -576,27 +546,18 @@ static void selects_racing_across_threads(void **state)
 		ts[i] = spawn(race_sender, &s[i]);
 	}
 	for (int i = 0; i < RACE_THREADS; i++) {
-		pthread_join(ts[i], NULL);
+		join(ts[i]);
 		assert_int_equal(s[i].bad, 0);
 	}
 	assert_int_equal(chl_chan_close(a), CHL_OK);
 	assert_int_equal(chl_chan_close(b), CHL_OK);
 	for (int i = 0; i < RACE_THREADS; i++) {
-		pthread_join(tr[i], NULL);
+		join(tr[i]);
 		assert_int_equal(r[i].bad, 0);
 		count += r[i].count;
 		sum += r[i].sum;
 	}
-	for (uint32_t v = 0; v < RACE_TOTAL; v++) {
-		unsigned n = atomic_load(&seen[v]);
-
-		dup += n > 1;
-		lost += n == 0;
-	}
-	assert_int_equal(dup, 0);
-	assert_int_equal(lost, 0);
-	assert_int_equal(count, RACE_TOTAL);
-	assert_int_equal(sum, (uint64_t)RACE_TOTAL * (RACE_TOTAL - 1) / 2);
+	assert_each_once(seen, RACE_TOTAL, count, sum);
 	free(seen);
 	chl_chan_release(a);
 	chl_chan_release(b);
@@ -646,7 +607,7 @@ static void deadline_races_delivery(void **state)
 			assert_int_equal(rc, CHL_TIMEOUT);
 		}
 	}
-	pthread_join(t, NULL);
+	join(t);
 	/* Anything the sender saw delivered, we took - and no more. */
 	assert_int_equal(got, ts.delivered);
 	assert_true(wait_waiting(c, 0, 0));

@@ -22,8 +22,7 @@
 
 #include "ctx.h"
 #include "sem.h"
-
-#define MS INT64_C(1000000)
+#include "helpers.h"
 
 /* A parked acquirer stood for by a private parker. */
 struct acq {
@@ -120,12 +119,12 @@ static void thread_blocks_until_release(void **state)
 
 	(void)state;
 	assert_int_equal(chl_sem_acquire(s, 3, NULL, -1), CHL_OK);
-	assert_int_equal(pthread_create(&th, NULL, blocker_thread, &b), 0);
+	th = spawn(blocker_thread, &b);
 	await_waiters(s, 1);
 	assert_false(atomic_load(&b.returned));
 	assert_int_equal(chl_sem_held(s), 3);
 	assert_int_equal(chl_sem_release_n(s, 3), CHL_OK);
-	pthread_join(th, NULL);
+	join(th);
 	assert_int_equal(b.rc, CHL_OK);
 	assert_int_equal(chl_sem_held(s), 3);
 	assert_int_equal(chl_sem_release_n(s, 3), CHL_OK);
@@ -348,11 +347,11 @@ static void timed_out_head_lets_the_next_go(void **state)
 	(void)state;
 	assert_true(chl_sem_try_acquire(s, 2));                /* 1 free */
 	head.deadline = chl_now() + HEAD_MS * MS;
-	assert_int_equal(pthread_create(&th, NULL, timed_thread, &head), 0);
+	th = spawn(timed_thread, &head);
 	await_waiters(s, 1);
 	/* next (1) fits, but waits behind head (3) ... */
 	assert_int_equal(acq_begin(&next, s, 1), CHL_WAIT);
-	pthread_join(th, NULL);
+	join(th);
 	/* ... until head times out and dequeues itself. */
 	assert_int_equal(head.rc, CHL_TIMEOUT);
 	assert_true(chl_now() >= head.deadline);
@@ -426,11 +425,11 @@ static void ctx_cancel_ends_wait_and_next_proceeds(void **state)
 
 	(void)state;
 	assert_true(chl_sem_try_acquire(s, 2));                /* 2 free */
-	assert_int_equal(pthread_create(&th, NULL, ctx_acq_thread, &head), 0);
+	th = spawn(ctx_acq_thread, &head);
 	await_waiters(s, 1);
 	assert_int_equal(acq_begin(&next, s, 2), CHL_WAIT);    /* fits, but queued */
 	cancel(ctx);
-	pthread_join(th, NULL);
+	join(th);
 	assert_int_equal(head.rc, CHL_CANCELED);
 	assert_true(served(&next));
 	assert_int_equal(chl_sem_held(s), 4);
@@ -532,9 +531,9 @@ static void run_stress(bool ctx_heavy)
 	pthread_t th[NTHREADS];
 
 	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, stress_thread, &t), 0);
+		th[i] = spawn(stress_thread, &t);
 	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	printf("    stress: %ld acquired, %ld gave up, peak %ld of %d\n",
 		atomic_load(&t.acquired), atomic_load(&t.timeouts),
 		atomic_load(&t.peak), SIZE);

@@ -4,7 +4,9 @@
  * Every test registers a signal before raising it: an unwatched SIGTERM
  * or SIGUSR1 would end this program.  Waits for a delivery are bounded by
  * WAIT_NS (10 s: a delivery that never comes fails instead of hanging;
- * on an idle machine it takes well under a millisecond).
+ * on an idle machine it takes well under a millisecond).  Registrations
+ * are counted through chl_sched_wake_sources: each one is a wake source
+ * the deadlock detector must see.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -19,8 +21,10 @@
 
 #include "chan.h"
 #include "ctx.h"
+#include "sched.h"
 #include "signal.h"
 #include "timer.h"
+#include "helpers.h"
 
 #define WAIT_NS (10 * CHL_NS_PER_SEC)
 
@@ -78,7 +82,7 @@ static void misuse_is_reported(void **state)
 	chl_chan *c = int_chan(), *wide = chl_chan_new(sizeof(int64_t), 1);
 	chl_ctx *ctx = NULL;
 	chl_signal_watch *w = NULL;
-	int bad[] = { SIGUSR1, SIGKILL }, base = chl_signal_watches();
+	int bad[] = { SIGUSR1, SIGKILL }, base = chl_sched_wake_sources();
 
 	(void)state;
 	assert_int_equal(chl_signal_notify(NULL, SIGUSR1), CHL_NIL);
@@ -91,7 +95,7 @@ static void misuse_is_reported(void **state)
 	assert_int_equal(chl_signal_notify_ctx(NULL, bad, 1, &ctx, &w), CHL_NIL);
 	assert_null(ctx);
 	assert_null(w);
-	assert_int_equal(chl_signal_watches(), base);
+	assert_int_equal(chl_sched_wake_sources(), base);
 	chl_signal_stop(NULL);
 	chl_signal_watch_stop(NULL);
 	chl_chan_release(wide);
@@ -101,19 +105,19 @@ static void misuse_is_reported(void **state)
 static void raise_reaches_notify_channel(void **state)
 {
 	chl_chan *c = int_chan();
-	int base = chl_signal_watches();
+	int base = chl_sched_wake_sources();
 
 	(void)state;
 	assert_int_equal(chl_signal_notify(c, SIGUSR1), CHL_OK);
 	assert_int_equal(chl_signal_notify(c, SIGUSR1), CHL_OK);  /* the same one */
 	assert_int_equal(chl_signal_notify(c, SIGUSR2), CHL_OK);
-	assert_int_equal(chl_signal_watches(), base + 2);
+	assert_int_equal(chl_sched_wake_sources(), base + 2);
 	assert_int_equal(chl_signal_raise(SIGUSR1), CHL_OK);
 	assert_int_equal(recv_signal(c), SIGUSR1);
 	assert_int_equal(chl_signal_raise(SIGUSR2), CHL_OK);
 	assert_int_equal(recv_signal(c), SIGUSR2);
 	chl_signal_stop(c);
-	assert_int_equal(chl_signal_watches(), base);
+	assert_int_equal(chl_sched_wake_sources(), base);
 	chl_chan_release(c);
 }
 
@@ -142,11 +146,11 @@ static void notify_ctx_cause_after_term(void **state)
 	const char *msg = NULL;
 	void *cause = (void *)1;
 	bool ok = true;
-	int base = chl_signal_watches();
+	int base = chl_sched_wake_sources();
 
 	(void)state;
 	assert_int_equal(chl_signal_notify_ctx(chl_ctx_background(), sigs, 2, &ctx, &w), CHL_OK);
-	assert_int_equal(chl_signal_watches(), base + 2);
+	assert_int_equal(chl_sched_wake_sources(), base + 2);
 	assert_int_equal(chl_ctx_err(ctx), 0);
 	assert_int_equal(chl_signal_raise(SIGTERM), CHL_OK);
 	assert_int_equal(chl_chan_recv_until(chl_ctx_done(ctx), NULL, &ok, chl_now() + WAIT_NS), CHL_OK);
@@ -155,9 +159,9 @@ static void notify_ctx_cause_after_term(void **state)
 	assert_null(cause);
 	assert_string_equal(msg, "terminated signal received");
 	/* Still registered (later signals are still caught, as in Go). */
-	assert_int_equal(chl_signal_watches(), base + 2);
+	assert_int_equal(chl_sched_wake_sources(), base + 2);
 	chl_signal_watch_stop(w);
-	assert_int_equal(chl_signal_watches(), base);
+	assert_int_equal(chl_sched_wake_sources(), base);
 	assert_int_equal(chl_ctx_cause(ctx, NULL, &msg), CHL_CANCELED);
 	assert_string_equal(msg, "terminated signal received");   /* first wins */
 	chl_ctx_release(ctx);
@@ -191,11 +195,11 @@ static void watch_stop_cancels_without_cause(void **state)
 	chl_ctx *ctx;
 	chl_signal_watch *w;
 	const char *msg = "x";
-	int base = chl_signal_watches();
+	int base = chl_sched_wake_sources();
 
 	(void)state;
 	assert_int_equal(chl_signal_notify_ctx(chl_ctx_background(), sigs, 3, &ctx, &w), CHL_OK);
-	assert_int_equal(chl_signal_watches(), base + 2);   /* USR1 once */
+	assert_int_equal(chl_sched_wake_sources(), base + 2);   /* USR1 once */
 	chl_signal_watch_stop(w);
 	assert_int_equal(chl_ctx_cause(ctx, NULL, &msg), CHL_CANCELED);
 	assert_null(msg);
@@ -305,7 +309,7 @@ static void churn_while_signals_arrive(void **state)
 {
 	chl_chan *keep = int_chan();
 	pthread_t th[3];
-	int i, base = chl_signal_watches();
+	int i, base = chl_sched_wake_sources();
 
 	(void)state;
 	/* `keep` holds the handler in place all along: a USR2 must never
@@ -313,17 +317,14 @@ static void churn_while_signals_arrive(void **state)
 	assert_int_equal(chl_signal_notify(keep, SIGUSR2), CHL_OK);
 	atomic_store(&churn_go, 0);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, churn, NULL), 0);
+		th[i] = spawn(churn, NULL);
 	atomic_store(&churn_go, 1);
 	for (i = 0; i < 50; i++) {
 		assert_int_equal(chl_signal_raise(SIGUSR2), CHL_OK);
 		sched_yield();
 	}
-	for (i = 0; i < 3; i++) {
-		void *rc;
-		pthread_join(th[i], &rc);
-		assert_null(rc);
-	}
+	for (i = 0; i < 3; i++)
+		assert_null(join(th[i]));
 	/* One more signal after the storm still arrives. */
 	{
 		int v;
@@ -333,7 +334,7 @@ static void churn_while_signals_arrive(void **state)
 	}
 	assert_int_equal(chl_signal_raise(SIGUSR2), CHL_OK);
 	assert_int_equal(recv_signal(keep), SIGUSR2);
-	assert_int_equal(chl_signal_watches(), base + 1);
+	assert_int_equal(chl_sched_wake_sources(), base + 1);
 	chl_signal_stop(keep);
 	assert_true(disposition(SIGUSR2) == SIG_DFL);
 	chl_chan_release(keep);

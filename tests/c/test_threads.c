@@ -15,14 +15,7 @@
 
 #include "chan.h"
 #include "select.h"
-
-static pthread_t spawn(void *(*fn)(void *), void *arg)
-{
-	pthread_t t;
-
-	assert_int_equal(pthread_create(&t, NULL, fn, arg), 0);
-	return t;
-}
+#include "helpers.h"
 
 /* ---- pipeline: generate -> square -> sum ---- */
 
@@ -75,8 +68,8 @@ static void pipeline_of_three_stages(void **state)
 		sum += v;
 		count++;
 	}
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
+	join(t1);
+	join(t2);
 	assert_int_equal(gen.bad, 0);
 	assert_int_equal(sq.bad, 0);
 	assert_true(ordered);
@@ -173,10 +166,10 @@ static void fan_in_through_select(void **state)
 		count++;
 	}
 	for (int i = 0; i < FAN_P; i++) {
-		pthread_join(tp[i], NULL);
+		join(tp[i]);
 		assert_int_equal(prod[i].bad, 0);
 	}
-	pthread_join(tm, NULL);
+	join(tm);
 	assert_int_equal(m.bad, 0);
 	assert_true(in_order);
 	assert_int_equal(count, (uint64_t)FAN_P * FAN_N);
@@ -260,11 +253,11 @@ static void worker_pool_with_quit_channel(void **state)
 		assert_true(res / 2 < POOL_JOBS);
 		seen[res / 2]++;
 	}
-	pthread_join(tf, NULL);
+	join(tf);
 	/* Closing quit makes its case ready for every worker at once. */
 	assert_int_equal(chl_chan_close(p.quit), CHL_OK);
 	for (int i = 0; i < POOL_WORKERS; i++)
-		pthread_join(tw[i], NULL);
+		join(tw[i]);
 	assert_int_equal(atomic_load(&p.bad), 0);
 	for (int j = 0; j < POOL_JOBS; j++)
 		assert_int_equal(seen[j], 1);

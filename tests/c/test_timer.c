@@ -25,68 +25,9 @@
 #include "chan.h"
 #include "timechan.h"
 #include "timer.h"
+#include "helpers.h"
 
-#define MS (CHL_NS_PER_SEC / 1000)
 #define LATE_NS (300 * MS)
-
-/* ---- a latch: the main thread waits until a count is reached ---- */
-
-typedef struct latch {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int n;
-} latch;
-
-static void latch_init(latch *l)
-{
-	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->cv, NULL);
-	l->n = 0;
-}
-
-static void latch_destroy(latch *l)
-{
-	pthread_cond_destroy(&l->cv);
-	pthread_mutex_destroy(&l->mu);
-}
-
-static void latch_add(latch *l)
-{
-	pthread_mutex_lock(&l->mu);
-	l->n++;
-	pthread_cond_broadcast(&l->cv);
-	pthread_mutex_unlock(&l->mu);
-}
-
-static void latch_wait(latch *l, int n)
-{
-	pthread_mutex_lock(&l->mu);
-	while (l->n < n)
-		pthread_cond_wait(&l->cv, &l->mu);
-	pthread_mutex_unlock(&l->mu);
-}
-
-static int latch_get(latch *l)
-{
-	int n;
-
-	pthread_mutex_lock(&l->mu);
-	n = l->n;
-	pthread_mutex_unlock(&l->mu);
-	return n;
-}
-
-/* Wait (at most 5 s) for the pending count to become n: a fire callback
- * that has already woken its receiver is counted until it returns. */
-static int settle_pending(int n)
-{
-	int64_t until = chl_now() + 5 * CHL_NS_PER_SEC;
-	struct timespec ts = { 0, 100000 };
-
-	while (chl_timers_pending() != n && chl_now() < until)
-		nanosleep(&ts, NULL);
-	return chl_timers_pending();
-}
 
 /* ---- firing order ---- */
 
@@ -111,38 +52,20 @@ static void order_fn(chl_timer *t, void *arg)
 	pthread_mutex_unlock(&ord.fired.mu);
 }
 
-/* Holds the timer thread until every ordered timer is in the heap, so a
- * slow start (ThreadSanitizer, a loaded machine) cannot let an early one
- * fire before a later one is inserted. */
-static struct {
-	atomic_int entered, open;
-} gate;
-
-static void gate_fn(chl_timer *t, void *arg)
-{
-	(void)t;
-	(void)arg;
-	atomic_store(&gate.entered, 1);
-	while (!atomic_load(&gate.open))
-		sched_yield();
-}
-
 static void timers_fire_in_deadline_order(void **state)
 {
 	static chl_timer ts[ORDER_N];
-	chl_timer g;
+	timer_gate g;
 	int64_t start;
 	int perm[ORDER_N], i;
 
 	(void)state;
 	latch_init(&ord.fired);
 	srand(42);
-	atomic_store(&gate.entered, 0);
-	atomic_store(&gate.open, 0);
-	chl_timer_init(&g, gate_fn, NULL);
-	assert_int_equal(chl_timer_start(&g, chl_now(), 0), CHL_OK);
-	while (!atomic_load(&gate.entered))
-		sched_yield();
+	/* Hold the timer thread until every ordered timer is in the heap, so
+	 * a slow start (ThreadSanitizer, a loaded machine) cannot let an
+	 * early one fire before a later one is inserted. */
+	gate_hold(&g);
 	/* Distinct deadlines, 100 us apart, started in a shuffled order. */
 	start = chl_now();
 	for (i = 0; i < ORDER_N; i++)
@@ -157,9 +80,8 @@ static void timers_fire_in_deadline_order(void **state)
 	for (i = 0; i < ORDER_N; i++)
 		assert_int_equal(chl_timer_start(&ts[perm[i]],
 			start + MS + perm[i] * (MS / 10), 0), CHL_OK);
-	atomic_store(&gate.open, 1);
+	gate_open(&g);
 	latch_wait(&ord.fired, ORDER_N);
-	assert_false(chl_timer_stop(&g));
 	for (i = 0; i < ORDER_N; i++) {
 		assert_int_equal(ord.order[i], i);
 		assert_true(ord.at[i] >= ts[i].when);
@@ -225,11 +147,9 @@ static void slow_fn(chl_timer *t, void *arg)
 
 static void *release_later(void *arg)
 {
-	struct timespec ts = { 0, 30 * MS };
-
 	(void)arg;
 	/* Not chl_sleep: the timer thread is busy in slow_fn. */
-	nanosleep(&ts, NULL);
+	nap(30 * MS);
 	pthread_mutex_lock(&slow.mu);
 	slow.release = 1;
 	pthread_mutex_unlock(&slow.mu);
@@ -250,11 +170,11 @@ static void stop_waits_for_running_callback(void **state)
 	/* The callback is running now and holds on until release_later lets
 	 * it go; pending counts it although the heap no longer holds it. */
 	assert_true(chl_timers_pending() >= 1);
-	assert_int_equal(pthread_create(&th, NULL, release_later, NULL), 0);
+	th = spawn(release_later, NULL);
 	assert_false(chl_timer_stop(&t));   /* one-shot, not pending, running */
 	assert_int_equal(slow.finished, 1);
 	assert_int_equal(t.running, 0);
-	pthread_join(th, NULL);
+	join(th);
 	pthread_mutex_destroy(&slow.mu);
 	latch_destroy(&slow.entered);
 }
@@ -362,12 +282,9 @@ static void storm_of_starts_and_stops(void **state)
 	assert_non_null(ts);
 	atomic_init(&storm_fires, 0);
 	for (i = 0; i < STORM_THREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, storm_thread, ts + i * STORM_N), 0);
-	for (i = 0; i < STORM_THREADS; i++) {
-		void *rc;
-		pthread_join(th[i], &rc);
-		assert_null(rc);
-	}
+		th[i] = spawn(storm_thread, ts + i * STORM_N);
+	for (i = 0; i < STORM_THREADS; i++)
+		assert_null(join(th[i]));
 	/* Every timer either fired exactly once or was stopped while
 	 * pending - never both, never neither.  Wait for the stragglers by
 	 * stopping each one: stop waits out a running callback. */

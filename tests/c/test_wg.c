@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "wg.h"
+#include "helpers.h"
 
 static void negative_counter_is_refused_and_count_unchanged(void **state)
 {
@@ -156,7 +157,7 @@ static void reusable_barrier_many_rounds(void **state)
 	atomic_store(&t.round, -1);
 	assert_int_equal(chl_wg_add(t.gate[0], 1), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, barrier_worker, &t), 0);
+		th[i] = spawn(barrier_worker, &t);
 	for (int r = 0; r < ROUNDS; r++) {
 		assert_int_equal(chl_wg_add(t.bar, NTHREADS), CHL_OK);
 		assert_int_equal(chl_wg_add(t.fin, NTHREADS), CHL_OK);
@@ -172,7 +173,7 @@ static void reusable_barrier_many_rounds(void **state)
 	/* The last gate was armed for a round that never comes: open it. */
 	assert_int_equal(chl_wg_done(t.gate[ROUNDS % 2]), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	assert_int_equal(main_early, 0);
 	assert_int_equal(atomic_load(&t.early), 0);
 	assert_int_equal(atomic_load(&t.errors), 0);
@@ -212,12 +213,12 @@ static void zero_wakes_every_waiter(void **state)
 	assert_int_equal(chl_wg_add(m.wg, 1), CHL_OK);
 	assert_int_equal(chl_wg_add(m.ready, NTHREADS), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
-		assert_int_equal(pthread_create(&th[i], NULL, waiter_thread, &m), 0);
+		th[i] = spawn(waiter_thread, &m);
 	chl_wg_wait(m.ready);
 	assert_int_equal(atomic_load(&m.returned), 0);  /* the counter is still 1 */
 	assert_int_equal(chl_wg_done(m.wg), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
-		pthread_join(th[i], NULL);
+		join(th[i]);
 	assert_int_equal(atomic_load(&m.returned), NTHREADS);
 	chl_wg_release(m.wg);
 	chl_wg_release(m.ready);

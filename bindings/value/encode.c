@@ -1,240 +1,37 @@
 /*
- * transfer.c - encoding Lua values into self-contained messages and
- * decoding them into another lua_State (what crosses: see transfer.h).
+ * encode.c - encoding Lua values into self-contained messages (encode.h;
+ * what crosses: transfer.h; the bytes written: format.h).
  *
- * A message is one malloc'd block:
- *
- *     struct chl_msg | payload (size bytes) | pad to 8 | handle records
- *
- * The payload is nvalues items, each a tag byte and what follows it.  Numbers
- * and lengths are in native byte order and width: a message never leaves
- * the process.  Objects that can be met twice (tables, Lua functions,
- * handles) are numbered 0, 1, 2... in the order their first item appears;
- * a later meeting is a REF to that number.
- *
- *   tag        name     follows
- *   0x00       NIL      -
- *   0x01       FALSE    -
- *   0x02       TRUE     -
- *   0x03       INT8     int8_t                  integers -128..127
- *   0x04       INT32    int32_t                 other integers that fit
- *   0x05       INT64    int64_t (lua_Integer)
- *   0x06       FLOAT    double (lua_Number), bit for bit (-0.0, nan, inf)
- *   0x07       STR      size_t len, len bytes   strings of 224 bytes or more
- *   0x08       TABLE    uint32_t narr, uint32_t npairs, then the array
- *                       section: items for t[1] .. t[narr] in order, where
- *                       a NIL is a hole (t[i] absent) and an NRUN stands
- *                       for as many slots as it counts; then npairs (key
- *                       item, value item)
- *   0x09       LFUNC    uint8_t nups, size_t len, len bytes of lua_dump
- *                       (not stripped), then nups upvalue slots: an item,
- *                       or an UPJOIN
- *   0x0A       UPJOIN   uint32_t function number, uint8_t upvalue number:
- *                       this upvalue is shared with that (earlier) function's
- *                       upvalue (only in an upvalue slot)
- *   0x0B       REF      uint32_t object number
- *   0x0C       GLOBALS  -  the receiving state's globals table
- *   0x0D       LIBFN    uint16_t index in the standard library map (libmap)
- *   0x0E       BINDFN   uint16_t index in the registered binding functions
- *   0x0F       HANDLE   uint8_t type index, void *object
- *   0x10       NRUN     uint32_t count (>= 4), then per block of up to 64
- *                       numbers: uint64_t bitmap (bit j set: number j of
- *                       the block is an integer), then the block's numbers,
- *                       8 bytes each (lua_Integer or lua_Number) - that
- *                       many slots of an array section (only there)
- *   0x11       FTABLE   a TABLE whose array section holds no table, function
- *                       or userdata: the receiver may build it on its stack
- *   0x12-0x1F  (unused)
- *   0x20-0xFF  SSTR     the string's (tag - 0x20) bytes: strings < 224 bytes
+ * A message of scalars only (nil, booleans, numbers, strings) skips the
+ * encoder: one sizing pass, one malloc (encode_scalars).  Anything else
+ * goes through a per-state encoder (a userdata kept in the registry, its
+ * buffers freed by __gc, taken out of the registry while in use), so an
+ * error raised half way leaks nothing and a re-entrant encode gets its own;
+ * the message is malloc'd only at the end, the payload copied into it.
  *
  * Metatables are not copied: a metatable is usually behaviour (a class),
  * and behaviour is code the receiver loads for itself; copying it silently
  * would give every message its own class table.  Only handles keep theirs,
  * because their push() sets it in the destination.
  *
- * Handle references: the message owns one reference per handle object it
- * names (the first meeting of each userdata; REFs add none), taken when
- * encoding succeeds and dropped by chl_msg_free.  Decoding retains once more
- * for each new userdata, whose __gc drops it.
- *
- * Encoding works in a per-state encoder (a userdata kept in the registry,
- * its buffers freed by __gc, taken out of the registry while in use), so an
- * error raised half way leaks nothing and a re-entrant encode gets its own;
- * the message is malloc'd only at the end, the payload copied into it.  A
- * message of scalars only skips the encoder: one sizing pass, one malloc.
- *
  * Cost: per element of a big table, one lua_next plus a few API calls to
  * read the key and the value: about 230 instructions to encode an integer
  * element, 170 of them in the Lua API (see enc_table: the API has no
  * cheaper way to walk a table that may have a hash part, and no sound
- * shortcut to its array part); about 50 to decode one of a flat array,
- * whose values are pushed and stored by the VM's SETLIST (dec_flat_array).
+ * shortcut to its array part).
  */
 #include <inttypes.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <lauxlib.h>
-#include <lualib.h>
 
-#include "check.h"
-#include "value/transfer.h"
-
-enum {
-	T_NIL, T_FALSE, T_TRUE, T_INT8, T_INT32, T_INT64, T_FLOAT, T_STR,
-	T_TABLE, T_LFUNC, T_UPJOIN, T_REF, T_GLOBALS, T_LIBFN, T_BINDFN,
-	T_HANDLE, T_NRUN, T_FTABLE,
-	T_SSTR = 0x20
-};
-#define SSTR_MAX (0xFF - T_SSTR)    /* longest string stored as SSTR */
-
-struct chl_msg {
-	size_t size;                /* payload bytes, at data[0] */
-	size_t hoff;                /* offset of the handle records in data */
-	uint32_t nvalues;           /* top-level items */
-	uint32_t nhandles;          /* handle records: references owned */
-	uint32_t nobjs;             /* numbered objects */
-	uint32_t backrefs;          /* REF + UPJOIN items; 0: decode keeps no object table */
-	unsigned char data[];
-};
-
-typedef struct hrec {
-	void *obj;
-	uint32_t type;              /* index in htypes */
-} hrec;
-
-/* ---- registries: filled at startup, read-only afterwards ---- */
-
-#define MAX_HTYPES 32
-#define MAX_BINDFN 64
-static const chl_handle_type *htypes[MAX_HTYPES];
-static int nhtypes;
-static lua_CFunction bindfn[MAX_BINDFN];
-static int nbindfn;
-
-void chl_handle_type_register(const chl_handle_type *t)
-{
-	for (int i = 0; i < nhtypes; i++)
-		if (htypes[i] == t || strcmp(htypes[i]->tname, t->tname) == 0)
-			return;
-	chl_assert(nhtypes < MAX_HTYPES);
-	htypes[nhtypes++] = t;
-}
-
-void chl_transfer_register_cfunction(const char *name, lua_CFunction f)
-{
-	(void)name;
-	for (int i = 0; i < nbindfn; i++)
-		if (bindfn[i] == f)
-			return;
-	chl_assert(nbindfn < MAX_BINDFN);
-	bindfn[nbindfn++] = f;
-}
-
-/* ---- the standard library map: C function pointer -> library name ----
- *
- * Built once per process from a fresh state with every standard library
- * open, so user additions to `string` etc. never count as "standard".  The
- * same C function has the same address in every state of the process; the
- * receiver looks the name up in its own package.loaded and takes whatever
- * is there: `require`, a C closure, becomes the receiver's own `require`,
- * and a `print` the receiver's runtime replaced is the replacement. */
-
-typedef struct libfn {
-	lua_CFunction f;
-	char lib[12];               /* package.loaded key: "_G", "string"... */
-	char field[24];             /* key in that table */
-	int order;                  /* for a stable sort: first name wins */
-} libfn;
-
-#define MAX_LIBFN 512
-static libfn libmap[MAX_LIBFN];
-static int nlibmap;
-static pthread_once_t libmap_once = PTHREAD_ONCE_INIT;
-
-static const char *const stdlibs[] = {
-	"_G", "package", "coroutine", "table", "io", "os", "string", "math",
-	"utf8", "debug",
-};
-
-static int libfn_cmp(const void *a, const void *b)
-{
-	const libfn *x = a, *y = b;
-	uintptr_t fx = (uintptr_t)x->f, fy = (uintptr_t)y->f;
-	if (fx != fy)
-		return fx < fy ? -1 : 1;
-	return x->order - y->order;
-}
-
-/* Runs protected in the scratch state: fills libmap (unsorted). */
-static int libmap_walk(lua_State *L)
-{
-	luaL_openlibs(L);
-	lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
-	for (size_t i = 0; i < sizeof stdlibs / sizeof stdlibs[0]; i++) {
-		if (lua_getfield(L, 1, stdlibs[i]) != LUA_TTABLE) {
-			lua_pop(L, 1);
-			continue;
-		}
-		lua_pushnil(L);
-		while (lua_next(L, -2)) {
-			size_t len;
-			if (lua_type(L, -2) == LUA_TSTRING && lua_iscfunction(L, -1)
-			    && nlibmap < MAX_LIBFN) {
-				const char *k = lua_tolstring(L, -2, &len);
-				libfn *e = &libmap[nlibmap];
-				if (len < sizeof e->field) {
-					e->f = lua_tocfunction(L, -1);
-					snprintf(e->lib, sizeof e->lib, "%s", stdlibs[i]);
-					memcpy(e->field, k, len + 1);
-					e->order = nlibmap++;
-				}
-			}
-			lua_pop(L, 1);
-		}
-		lua_pop(L, 1);
-	}
-	return 0;
-}
-
-static void libmap_build(void)
-{
-	lua_State *L = luaL_newstate();
-	if (L == NULL)
-		return;                 /* then no C function can cross */
-	lua_pushcfunction(L, libmap_walk);
-	if (lua_pcall(L, 0, 0, 0) != LUA_OK)
-		nlibmap = 0;
-	lua_close(L);
-	qsort(libmap, (size_t)nlibmap, sizeof libmap[0], libfn_cmp);
-	int n = 0;
-	for (int i = 0; i < nlibmap; i++)
-		if (n == 0 || libmap[n - 1].f != libmap[i].f)
-			libmap[n++] = libmap[i];
-	nlibmap = n;
-}
-
-static int libmap_find(lua_CFunction f)
-{
-	pthread_once(&libmap_once, libmap_build);
-	int lo = 0, hi = nlibmap - 1;
-	uintptr_t key = (uintptr_t)f;
-	while (lo <= hi) {
-		int mid = lo + (hi - lo) / 2;
-		uintptr_t m = (uintptr_t)libmap[mid].f;
-		if (m == key)
-			return mid;
-		if (m < key)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
+#include "value/encode.h"
+#include "value/format.h"
+#include "value/registry.h"
 
 /* ---- scalars, shared by the fast path and the encoder ---- */
 
@@ -289,6 +86,9 @@ static unsigned char *put_number(unsigned char *p, lua_State *L, int idx)
 	return put_float(p, lua_tonumberx(L, idx, NULL));
 }
 
+/* A message with room for `payload` bytes and nhandles handle records
+ * (the layout of format.h); nvalues is left to the caller.  NULL if
+ * malloc fails. */
 static chl_msg *msg_alloc(size_t payload, size_t nhandles)
 {
 	size_t hoff = (payload + 7) & ~(size_t)7;
@@ -684,8 +484,6 @@ static int enc_typed(encoder *e, int idx, int t, int depth);
 #define HOLE_SLACK 8
 #define MAX_ARRAY (INT_MAX - 1) /* longest array section (lua_createtable's int) */
 #define RUN_MIN 4               /* shorter runs are rewritten as items */
-#define FLAT_MIN 16             /* flat arrays built on the stack: from... */
-#define FLAT_MAX 100000         /* ...to (stack slots, and their memory) */
 #define CUT_EVERY 16            /* steps between cutting the stack back */
 
 /* An open NRUN: where its count and current bitmap are, what it holds. */
@@ -1000,29 +798,22 @@ static int enc_cfunction(encoder *e, int idx)
 {
 	lua_State *L = e->L;
 	lua_CFunction f = lua_tocfunction(L, idx);
-	int rc;
-	for (int i = 0; i < nbindfn; i++) {
-		if (bindfn[i] != f)
-			continue;
-		if (lua_getupvalue(L, idx, 1)) {   /* a closure: not the light one */
-			lua_pop(L, 1);
-			break;
-		}
-		if ((rc = need(e, 3)))
-			return rc;
-		uint16_t k = (uint16_t)i;
-		put_u8(e, T_BINDFN);
-		memcpy(e->buf + e->len, &k, 2);
-		e->len += 2;
-		return 0;
+	unsigned tag = T_BINDFN;
+	int k = chl_bindfn_find(f), rc;
+	if (k >= 0 && lua_getupvalue(L, idx, 1)) {
+		lua_pop(L, 1);          /* a closure of f: not the light one */
+		k = -1;
 	}
-	int k = libmap_find(f);
-	if (k < 0)
-		return fail_type(e, "C function");
+	if (k < 0) {
+		tag = T_LIBFN;
+		k = chl_libmap_find(f);
+		if (k < 0)
+			return fail_type(e, "C function");
+	}
 	if ((rc = need(e, 3)))
 		return rc;
 	uint16_t k16 = (uint16_t)k;
-	put_u8(e, T_LIBFN);
+	put_u8(e, tag);
 	memcpy(e->buf + e->len, &k16, 2);
 	e->len += 2;
 	return 0;
@@ -1090,11 +881,9 @@ static int enc_userdata(encoder *e, int idx)
 		return fail_type(e, "userdata");
 	if (lua_getfield(L, -1, "__name") == LUA_TSTRING) {
 		const char *name = lua_tostring(L, -1);
-		for (int i = 0; i < nhtypes && ti < 0; i++)
-			if (strcmp(htypes[i]->tname, name) == 0)
-				ti = i;
+		ti = chl_handle_type_find(name);
 		if (ti >= 0) {  /* the real metatable, not a forged __name */
-			luaL_getmetatable(L, htypes[ti]->tname);
+			luaL_getmetatable(L, chl_handle_types[ti]->tname);
 			if (!lua_rawequal(L, -1, -3))
 				ti = -1;
 			lua_pop(L, 1);
@@ -1109,7 +898,7 @@ static int enc_userdata(encoder *e, int idx)
 	lua_pop(L, 2);
 	if (ti < 0)
 		return fail_type(e, "userdata");
-	t = htypes[ti];
+	t = chl_handle_types[ti];
 	const void *p = lua_topointer(L, idx);
 	if (enc_backref(e, p, &rc))
 		return rc;
@@ -1306,367 +1095,11 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 	enc_release(e);
 	const hrec *hs = (const hrec *)(m->data + m->hoff);
 	for (uint32_t i = 0; i < m->nhandles; i++)
-		htypes[hs[i].type]->retain(hs[i].obj);
+		chl_handle_types[hs[i].type]->retain(hs[i].obj);
 	return m;
 }
 
 chl_msg *chl_msg_encode(lua_State *L, int idx, int n, const char *what)
 {
 	return chl_msg_encode_as(L, idx, n, what, NULL, 0);
-}
-
-/* ---- decoding ---- */
-
-typedef struct reader {
-	lua_State *L;
-	const unsigned char *p, *end;
-	int objs;                   /* stack index of the object table, or 0 */
-	uint32_t nobj;              /* objects decoded so far */
-} reader;
-
-static void dec_value(reader *r);
-
-/* Number the object on top of the stack. */
-static void dec_number_obj(reader *r)
-{
-	r->nobj++;
-	if (r->objs) {
-		lua_pushvalue(r->L, -1);
-		lua_rawseti(r->L, r->objs, r->nobj);
-	}
-}
-
-static uint32_t get_u32(reader *r)
-{
-	uint32_t v;
-	memcpy(&v, r->p, sizeof v);
-	r->p += sizeof v;
-	return v;
-}
-
-static size_t get_size(reader *r)
-{
-	size_t v;
-	memcpy(&v, r->p, sizeof v);
-	r->p += sizeof v;
-	return v;
-}
-
-/* Push the numbers of the NRUN at r->p; with t (a stack index) store each
- * as t[*i], *i advancing, else leave them on the stack (room is the
- * caller's).  Returns how many. */
-static uint32_t dec_run(reader *r, int t, uint32_t *i)
-{
-	lua_State *L = r->L;
-	const unsigned char *p = r->p + 1;
-	uint32_t count;
-	memcpy(&count, p, sizeof count);
-	p += sizeof count;
-	for (uint32_t c = 0; c < count;) {
-		uint64_t bits;
-		memcpy(&bits, p, sizeof bits);
-		p += sizeof bits;
-		uint32_t end = count - c <= 64 ? count : c + 64;
-		for (; c < end; c++, bits >>= 1, p += 8) {
-			if (bits & 1) {
-				lua_Integer v;
-				memcpy(&v, p, sizeof v);
-				lua_pushinteger(L, v);
-			} else {
-				lua_Number v;
-				memcpy(&v, p, sizeof v);
-				lua_pushnumber(L, v);
-			}
-			if (t)
-				lua_rawseti(L, t, (*i)++);
-		}
-	}
-	r->p = p;
-	return count;
-}
-
-/* Decode the array section of the table at t, slots 1..narr. */
-static void dec_array(reader *r, int t, uint32_t narr)
-{
-	lua_State *L = r->L;
-	uint32_t i = 1;
-	while (i <= narr) {
-		switch (*r->p) {
-		case T_NRUN:
-			dec_run(r, t, &i);
-			break;
-		case T_NIL:             /* a hole */
-			r->p++;
-			i++;
-			break;
-		default:
-			dec_value(r);
-			lua_rawseti(L, t, i++);
-		}
-	}
-	chl_assert(i == narr + 1);
-}
-
-/* The state's packer: the chunk `return {...}`, loaded once and kept in
- * the registry.  Pushes it; raises on memory errors. */
-static const char packer_key = 0;
-
-static void push_packer(lua_State *L)
-{
-	static const char code[] = "return {...}";
-	if (lua_rawgetp(L, LUA_REGISTRYINDEX, &packer_key) == LUA_TFUNCTION)
-		return;
-	lua_pop(L, 1);
-	if (luaL_loadbuffer(L, code, sizeof code - 1, "=(transfer)") != LUA_OK)
-		lua_error(L);
-	lua_pushvalue(L, -1);
-	lua_rawsetp(L, LUA_REGISTRYINDEX, &packer_key);
-}
-
-/* Build the table of a flat array section (FTABLE) on the stack: push its
- * narr values (holes as nil), then call the packer, whose SETLIST stores
- * them straight into a new array part - about a fifth of the cost of
- * lua_rawseti per slot.  Leaves the table on top. */
-static void dec_flat_array(reader *r, uint32_t narr)
-{
-	lua_State *L = r->L;
-	luaL_checkstack(L, (int)narr + 8, "array too long to receive");
-	push_packer(L);
-	uint32_t i = 0;
-	while (i < narr) {
-		if (*r->p == T_NRUN) {
-			i += dec_run(r, 0, NULL);
-		} else {                /* a scalar, or a hole's NIL */
-			dec_value(r);
-			i++;
-		}
-	}
-	chl_assert(i == narr);
-	lua_call(L, (int)narr, 1);
-}
-
-static void dec_table(reader *r, int flat)
-{
-	lua_State *L = r->L;
-	uint32_t narr = get_u32(r), npairs = get_u32(r);
-	luaL_checkstack(L, 6, "value nested too deep");
-	if (flat && narr >= FLAT_MIN && narr <= FLAT_MAX) {
-		dec_flat_array(r, narr);
-		dec_number_obj(r);
-		narr = 0;
-	} else {
-		lua_createtable(L, (int)narr, (int)npairs);
-		dec_number_obj(r);
-	}
-	int t = lua_gettop(L);
-	if (narr > 0)
-		dec_array(r, t, narr);
-	for (uint32_t i = 0; i < npairs; i++) {
-		dec_value(r);
-		dec_value(r);
-		lua_rawset(L, t);
-	}
-}
-
-typedef struct chunk {
-	const char *p;
-	size_t len;
-} chunk;
-
-static const char *chunk_reader(lua_State *L, void *ud, size_t *size)
-{
-	chunk *c = ud;
-	(void)L;
-	*size = c->len;
-	c->len = 0;
-	return c->p;
-}
-
-static void dec_function(reader *r)
-{
-	lua_State *L = r->L;
-	unsigned nups = *r->p++;
-	chunk c;
-	c.len = get_size(r);
-	c.p = (const char *)r->p;
-	r->p += c.len;
-	luaL_checkstack(L, 6, "value nested too deep");
-	if (lua_load(L, chunk_reader, &c, "=(transfer)", "b") != LUA_OK)
-		lua_error(L);
-	int f = lua_gettop(L);
-	dec_number_obj(r);
-	for (unsigned i = 1; i <= nups; i++) {
-		if (*r->p == T_UPJOIN) {
-			r->p++;
-			uint32_t other = get_u32(r);
-			unsigned n = *r->p++;
-			lua_rawgeti(L, r->objs, (lua_Integer)other + 1);
-			lua_upvaluejoin(L, f, (int)i, lua_gettop(L), (int)n);
-			lua_pop(L, 1);
-			continue;
-		}
-		dec_value(r);
-		if (lua_setupvalue(L, f, (int)i) == NULL)
-			chl_assert(!"upvalue count matches the bytecode");
-	}
-}
-
-static void dec_libfn(reader *r)
-{
-	lua_State *L = r->L;
-	uint16_t k;
-	memcpy(&k, r->p, 2);
-	r->p += 2;
-	pthread_once(&libmap_once, libmap_build);
-	chl_assert(k < nlibmap);
-	const libfn *lf = &libmap[k];
-	/* Through the globals, not package.loaded: a goroutine's libraries are
-	 * opened on first use (lazyenv.c), and a global access is that use. */
-	if (strcmp(lf->lib, "_G") == 0) {
-		if (lua_getglobal(L, lf->field) != LUA_TNIL)
-			return;
-		lua_pop(L, 1);
-	} else if (lua_getglobal(L, lf->lib) == LUA_TTABLE) {
-		if (lua_getfield(L, -1, lf->field) != LUA_TNIL) {
-			lua_remove(L, -2);
-			return;
-		}
-		lua_pop(L, 2);
-	} else {
-		lua_pop(L, 1);
-	}
-	luaL_error(L, "cannot receive %s%s%s: not in this state's libraries",
-		   strcmp(lf->lib, "_G") ? lf->lib : "",
-		   strcmp(lf->lib, "_G") ? "." : "", lf->field);
-}
-
-static void dec_value(reader *r)
-{
-	lua_State *L = r->L;
-	unsigned tag = *r->p++;
-	if (tag >= T_SSTR) {
-		size_t len = tag - T_SSTR;
-		lua_pushlstring(L, (const char *)r->p, len);
-		r->p += len;
-		return;
-	}
-	switch (tag) {
-	case T_NIL:
-		lua_pushnil(L);
-		return;
-	case T_FALSE:
-	case T_TRUE:
-		lua_pushboolean(L, tag == T_TRUE);
-		return;
-	case T_INT8:
-		lua_pushinteger(L, (int8_t)*r->p++);
-		return;
-	case T_INT32: {
-		int32_t v;
-		memcpy(&v, r->p, sizeof v);
-		r->p += sizeof v;
-		lua_pushinteger(L, v);
-		return;
-	}
-	case T_INT64: {
-		lua_Integer v;
-		memcpy(&v, r->p, sizeof v);
-		r->p += sizeof v;
-		lua_pushinteger(L, v);
-		return;
-	}
-	case T_FLOAT: {
-		lua_Number v;
-		memcpy(&v, r->p, sizeof v);
-		r->p += sizeof v;
-		lua_pushnumber(L, v);
-		return;
-	}
-	case T_STR: {
-		size_t len = get_size(r);
-		lua_pushlstring(L, (const char *)r->p, len);
-		r->p += len;
-		return;
-	}
-	case T_TABLE:
-	case T_FTABLE:
-		dec_table(r, tag == T_FTABLE);
-		return;
-	case T_LFUNC:
-		dec_function(r);
-		return;
-	case T_REF:
-		chl_assert(r->objs != 0);
-		lua_rawgeti(L, r->objs, (lua_Integer)get_u32(r) + 1);
-		return;
-	case T_GLOBALS:
-		lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_GLOBALS);
-		return;
-	case T_LIBFN:
-		dec_libfn(r);
-		return;
-	case T_BINDFN: {
-		uint16_t k;
-		memcpy(&k, r->p, 2);
-		r->p += 2;
-		chl_assert(k < nbindfn);
-		lua_pushcfunction(L, bindfn[k]);
-		return;
-	}
-	case T_HANDLE: {
-		unsigned ti = *r->p++;
-		void *obj;
-		memcpy(&obj, r->p, sizeof obj);
-		r->p += sizeof obj;
-		chl_assert(ti < (unsigned)nhtypes);
-		luaL_checkstack(L, 2, "value nested too deep");
-		htypes[ti]->retain(obj);
-		htypes[ti]->push(L, htypes[ti], obj);
-		dec_number_obj(r);
-		return;
-	}
-	default:
-		chl_assert(!"a valid tag");
-	}
-}
-
-int chl_msg_decode(lua_State *L, const chl_msg *m)
-{
-	reader r;
-	r.L = L;
-	r.p = m->data;
-	r.end = m->data + m->size;
-	r.objs = 0;
-	r.nobj = 0;
-	luaL_checkstack(L, (int)m->nvalues + 6, "too many values to receive");
-	if (m->backrefs) {
-		lua_createtable(L, (int)m->nobjs, 0);
-		r.objs = lua_gettop(L);
-	}
-	for (uint32_t k = 0; k < m->nvalues; k++)
-		dec_value(&r);
-	chl_assert(r.p == r.end);
-	if (r.objs)
-		lua_remove(L, r.objs);
-	return (int)m->nvalues;
-}
-
-void chl_msg_free(chl_msg *m)
-{
-	if (m == NULL)
-		return;
-	const hrec *hs = (const hrec *)(m->data + m->hoff);
-	for (uint32_t i = 0; i < m->nhandles; i++)
-		htypes[hs[i].type]->release(hs[i].obj);
-	free(m);
-}
-
-size_t chl_msg_size(const chl_msg *m)
-{
-	return sizeof *m + m->hoff + m->nhandles * sizeof(hrec);
-}
-
-int chl_msg_count(const chl_msg *m)
-{
-	return (int)m->nvalues;
 }
