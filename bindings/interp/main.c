@@ -97,11 +97,16 @@ static int main_finish(lua_State *L, int status, int base, void *arg)
 
 static char *dir_of(const char *path)
 {
-	char *copy = strdup(path), *slash = strrchr(copy, '/');
+	char *copy = strdup(path), *slash;
 
+	if (!copy) {
+		fputs("chanlab: not enough memory\n", stderr);
+		exit(1);
+	}
+	slash = strrchr(copy, '/');
 	if (!slash) {
 		free(copy);
-		return strdup(".");
+		return dir_of("./x");
 	}
 	if (slash == copy)
 		slash[1] = '\0';
@@ -333,7 +338,7 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 
 	*rt = chl_module_start(&o->cfg);
 	if (!*rt) {
-		fputs("chanlab: cannot start the runtime\n", stderr);
+		fputs("chanlab: cannot start the runtime (out of memory or threads)\n", stderr);
 		exit(1);
 	}
 	L = chl_goroutine_new_main(*rt, g);

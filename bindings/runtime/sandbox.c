@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "runtime/error.h"
 #include "runtime/lazyenv.h"
 #include "runtime/lib.h"
 #include "runtime/limits.h"
@@ -176,7 +177,7 @@ static int sb_load(lua_State *L)
 		lua_settop(L, 3);      /* env stays absent: the globals */
 	lua_pushliteral(L, "t");
 	lua_replace(L, 3);
-	return real ? real(L) : luaL_error(L, "sandbox: load is not available");
+	return real ? real(L) : chl_lua_nomem(L);
 }
 
 static int sb_collectgarbage(lua_State *L)
@@ -184,7 +185,9 @@ static int sb_collectgarbage(lua_State *L)
 	lua_CFunction real = chl_lazyenv_base("collectgarbage");
 	const char *opt = luaL_optstring(L, 1, "collect");
 
-	if (strcmp(opt, "count") != 0 || !real) {
+	if (!real)
+		return chl_lua_nomem(L);
+	if (strcmp(opt, "count") != 0) {
 		lua_pushfstring(L, "sandbox: collectgarbage(\"%s\") is not available", opt);
 		return lua_error(L);
 	}

@@ -23,7 +23,10 @@ local reports = chan(64)
 local function spawn(f, ...)
   go(function(...)
     local ok, err = pcall(f, ...)
-    reports:send(ok or tostring(err))
+    if not ok then   -- say it now: whoever waits for this one may wait forever
+      io.stderr:write("workload: goroutine: ", tostring(err), "\n")
+    end
+    reports:send(ok)
   end, ...)
 end
 local function wait(n)
@@ -34,10 +37,7 @@ local function wait(n)
       { recv = timeout, function() return "timeout" end },
     }
     if r == "timeout" then return end
-    if r ~= true then
-      caught = caught + 1
-      io.stderr:write("workload: goroutine: ", tostring(r), "\n")
-    end
+    if r ~= true then caught = caught + 1 end
   end
 end
 
