@@ -159,3 +159,37 @@ install: all
 
 clean:
 	rm -rf build
+
+# ---- reliability: fault injection, fuzzing, soak (issue #13) ----------
+#
+#   make faults   build/faults (ASan, allocations wrapped by
+#                 tests/faults/failalloc.c): for every N up to the count of
+#                 allocations of the Lua workload and of the C suites, a run
+#                 whose N-th allocation fails; none may crash, hang, trip
+#                 a sanitizer, leak, or end without saying "not enough
+#                 memory".  FAULT_STRIDE=k runs every k-th N only.
+#   make fuzz     build/fuzz (clang, libFuzzer + ASan/UBSan): each target
+#                 for FUZZ_SECONDS (default 60); corpus in tests/fuzz/corpus
+#   make soak     8 producers x 8 consumers for SOAK_SECONDS (default 600)
+# make test runs a sample of each (tests/faults/sample.sh, the soak for
+# 60 s or CHANLAB_SOAK_SECONDS).
+
+FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=strdup,--wrap=_exit
+FAULT_OBJ = $(BUILD)/tests/faults/failalloc.o
+ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+.PHONY: faults fuzz soak
+
+$(BUILD)/tests/faults/failalloc.o: tests/faults/failalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+ifeq ($(FAULTS),1)
+$(EXE) $(CTEST_BIN): $(FAULT_OBJ)
+LUA_EXE_LIBS += $(FAULT_WRAP)
+CMOCKA_LIBS += $(FAULT_OBJ) $(FAULT_WRAP)
+endif
+
+faults: deps
+	@$(MAKE) --no-print-directory BUILD=build/faults OPT="-O1 -g" SAN="$(ASAN_SAN)" FAULTS=1 all
+	@BUILD=build/faults tests/faults/run.sh

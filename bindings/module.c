@@ -76,7 +76,7 @@ LUAMOD_API int luaopen_chanlab(lua_State *L)
 		chl_rt_config_from_env(&cfg);
 		rt = chl_module_start(&cfg);
 		if (!rt)
-			return luaL_error(L, "chanlab: cannot start the runtime");
+			return luaL_error(L, "chanlab: cannot start the runtime (out of memory or threads)");
 		if (!chl_sched_current())
 			chl_sched_external_enter(chl_rt_sched(rt));
 	}

@@ -49,6 +49,7 @@ struct chl_chan {
 	size_t elem_size;            /* fixed at creation */
 	size_t cap;                  /* fixed at creation; 0 = unbuffered */
 	void (*free_elem)(void *);   /* set before sharing; used by the last release */
+	void (*on_free)(const chl_chan *); /* the same */
 	atomic_uintptr_t tag;        /* the owner's label (the Lua side: element kind) */
 	chl_refcount refs;           /* references; atomic, no lock (rarely changes) */
 	_Alignas(CACHE_LINE)
@@ -120,6 +121,7 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	c->elem_size = elem_size;
 	c->cap = cap;
 	c->free_elem = NULL;
+	c->on_free = NULL;
 	atomic_init(&c->tag, 0);
 	atomic_init(&c->count, 0);
 	c->head = 0;
@@ -145,6 +147,12 @@ void chl_chan_set_elem_free(chl_chan *c, void (*free_elem)(void *elem))
 		c->free_elem = free_elem;
 }
 
+void chl_chan_set_on_free(chl_chan *c, void (*on_free)(const chl_chan *c))
+{
+	if (c)
+		c->on_free = on_free;
+}
+
 chl_chan *chl_chan_retain(chl_chan *c)
 {
 	if (c)
@@ -164,6 +172,8 @@ void chl_chan_release(chl_chan *c)
 		for (i = 0, at = c->head; i < count_of(c); i++, at = ring_next(c, at))
 			c->free_elem(slot(c, at));
 	}
+	if (c->on_free)
+		c->on_free(c);
 	free(c);
 }
 

@@ -40,6 +40,10 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap);
  * Lua layer sends pointers to owned messages).  Set it before sharing c. */
 void chl_chan_set_elem_free(chl_chan *c, void (*free_elem)(void *elem));
 
+/* Called once when c is freed, after free_elem (the Lua layer gives back
+ * what the buffer was charged to a memory limit).  Set it before sharing c. */
+void chl_chan_set_on_free(chl_chan *c, void (*on_free)(const chl_chan *c));
+
 /* A label the owner may attach (the Lua layer: what the elements are).
  * 0 until set; atomic, so setting the same tag from two threads is fine. */
 void chl_chan_set_tag(chl_chan *c, uintptr_t tag);

@@ -11,6 +11,7 @@ pkg-config --exists lua5.4 2>/dev/null || need="$need liblua5.4-dev"
 command -v lua5.4 >/dev/null 2>&1 || need="$need lua5.4"
 [ -f /usr/share/lua/5.4/luaunit.lua ] || need="$need lua-unit"
 pkg-config --exists cmocka 2>/dev/null || need="$need libcmocka-dev"
+[ -x /usr/bin/time ] || need="$need time"   # peak memory in test_hostile.lua
 command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
 if [ "${WITH_GO:-0}" = 1 ]; then
 	command -v go >/dev/null 2>&1 || need="$need golang-go"

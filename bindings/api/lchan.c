@@ -16,6 +16,7 @@
 #include "api/lchan.h"
 #include "api/lselect.h"
 #include "api/lval.h"
+#include "runtime/limits.h"
 #include "runtime/visible.h"
 
 static const chl_lua_op OP_SEND = { CHL_OP_SEND, "chan send", 2 };
@@ -92,6 +93,11 @@ chl_chan *chl_lua_test_chan(lua_State *L, int idx)
 
 /* ---- constructor ---- */
 
+static void uncharge_buffer(const chl_chan *c)
+{
+	chl_limits_uncharge(chl_chan_cap(c) * sizeof(chl_lua_val));
+}
+
 static int l_chan_new(lua_State *L)
 {
 	lua_Integer n = luaL_optinteger(L, 2, 0);   /* 1 is the chan table */
@@ -99,10 +105,18 @@ static int l_chan_new(lua_State *L)
 
 	if (n < 0 || n > (lua_Integer)1 << 40)
 		return luaL_error(L, "makechan: size out of range");
+	chl_limits_check_buffer(L, n);
 	c = chl_chan_new(sizeof(chl_lua_val), (size_t)n);
 	if (!c)
 		return chl_lua_nomem(L);
 	chl_chan_set_elem_free(c, free_msg_elem);
+	if (n && chl_limits_get()->mem) {   /* the buffer counts (limits.h) */
+		if (!chl_limits_charge((size_t)n * sizeof(chl_lua_val))) {
+			chl_chan_release(c);
+			chl_limits_charge_or_die(L, (size_t)n * sizeof(chl_lua_val));
+		}
+		chl_chan_set_on_free(c, uncharge_buffer);
+	}
 	chl_lua_push(L, &chan_type, c);
 	return 1;
 }

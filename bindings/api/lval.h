@@ -15,10 +15,12 @@
 #include <string.h>
 
 #include "api/lchan.h"
+#include "runtime/limits.h"
 
 static inline void val_free(chl_lua_val *v)
 {
 	if (v->kind == CHL_VAL_MSG && v->u.msg) {
+		chl_limits_uncharge_msg(v->u.msg);
 		chl_msg_free(v->u.msg);
 		v->u.msg = NULL;
 	}
@@ -52,6 +54,7 @@ static inline void val_encode(lua_State *L, int idx, chl_lua_val *v)
 	default:
 		v->u.msg = chl_msg_encode(L, idx, 1, "send");
 		v->kind = CHL_VAL_MSG;
+		chl_limits_charge_msg(L, v->u.msg);   /* past the limit: the end */
 	}
 }
 
@@ -72,6 +75,7 @@ static inline void val_push(lua_State *L, chl_lua_val *v)
 			lua_pushnil(L);
 			return;
 		}
+		chl_limits_uncharge_msg(m);
 		chl_msg_decode(L, m);
 		chl_msg_free(m);
 		return;

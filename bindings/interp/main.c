@@ -26,7 +26,9 @@
 #include <lualib.h>
 
 #include "interp/explore.h"
+#include "interp/limitargs.h"
 #include "module.h"
+#include "runtime/lazyenv.h"
 #include "runtime/report.h"
 #include "runtime/sigquit.h"
 #include "lab_lua.h"
@@ -57,6 +59,18 @@ static const char usage[] =
 	"  --steps K          pct: decisions expected per run (default 100)\n"
 	"  --schedule LIST    deterministic run replaying the choices LIST\n"
 	"                     (comma-separated, as `explore --strategy dfs` prints)\n"
+	"Limits, for untrusted scripts (past one: \"fatal error: ...\", exit 2):\n"
+	"  --sandbox          a restricted standard library (no files, processes,\n"
+	"                     C modules or binary chunks) and, unless given,\n"
+	"                     --mem-limit 256M --cpu-limit 10 --timeout 30\n"
+	"                     --max-goroutines 10000 --max-buffer 1048576\n"
+	"  --mem-limit SIZE   memory of the whole program: Lua states, channel\n"
+	"                     buffers, messages (SIZE: bytes, or with K, M, G)\n"
+	"  --goroutine-mem SIZE  memory of each goroutine's Lua state\n"
+	"  --cpu-limit SECS   CPU time of the process\n"
+	"  --timeout SECS     wall time\n"
+	"  --max-goroutines N goroutines alive at once\n"
+	"  --max-buffer N     values in a channel's buffer\n"
 	"explore runs the script under many schedules (default: pct, 1000 runs) and\n"
 	"prints each distinct outcome with the command that replays it.\n"
 	"Ctrl-\\ (SIGQUIT) prints every goroutine and exits 2.\n"
@@ -97,11 +111,16 @@ static int main_finish(lua_State *L, int status, int base, void *arg)
 
 static char *dir_of(const char *path)
 {
-	char *copy = strdup(path), *slash = strrchr(copy, '/');
+	char *copy = strdup(path), *slash;
 
+	if (!copy) {
+		fputs("chanlab: not enough memory\n", stderr);
+		exit(1);
+	}
+	slash = strrchr(copy, '/');
 	if (!slash) {
 		free(copy);
-		return strdup(".");
+		return dir_of("./x");
 	}
 	if (slash == copy)
 		slash[1] = '\0';
@@ -110,8 +129,12 @@ static char *dir_of(const char *path)
 	return copy;
 }
 
-static void set_globals(lua_State *L, const char *script_dir)
+static void set_globals(lua_State *L, const char *script_dir, bool sandbox)
 {
+	if (sandbox) {             /* as every goroutine's (runtime/sandbox.h) */
+		chl_lazyenv_install(L);
+		return;
+	}
 	luaL_openlibs(L);
 	chl_module_set_globals(L);
 	if (script_dir) {
@@ -184,6 +207,7 @@ typedef struct options {
 	int first_arg;             /* argv index of the script's first argument */
 	chl_decide_config det;     /* with cfg.det = &det: a deterministic run */
 	int replay[4096];          /* --schedule's choices */
+	chl_limits lim;            /* --sandbox, --mem-limit ... (limitargs.h) */
 } options;
 
 /* A whole number option value, or a usage error. */
@@ -299,6 +323,8 @@ static void parse_args(int argc, char **argv, options *o)
 			o->leaks = LEAKS_FATAL;
 		} else if (det_option(argc, argv, &i, o)) {
 			continue;
+		} else if (chl_limit_option(argc, argv, &i, &o->lim, die_usage)) {
+			continue;
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
 			o->code = argv[++i];
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -319,6 +345,8 @@ static void parse_args(int argc, char **argv, options *o)
 			o->script_dir = dir_of(o->script);
 	}
 	o->cfg.script_dir = o->script_dir;
+	chl_limit_options_done(&o->lim);
+	o->cfg.limits = &o->lim;
 }
 
 /* Start the runtime and make the main goroutine's state, with the API as
@@ -329,7 +357,7 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 
 	*rt = chl_module_start(&o->cfg);
 	if (!*rt) {
-		fputs("chanlab: cannot start the runtime\n", stderr);
+		fputs("chanlab: cannot start the runtime (out of memory or threads)\n", stderr);
 		exit(1);
 	}
 	L = chl_goroutine_new_main(*rt, g);
@@ -337,7 +365,7 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 		fputs("chanlab: not enough memory\n", stderr);
 		exit(1);
 	}
-	set_globals(L, o->script_dir);
+	set_globals(L, o->script_dir, o->lim.sandbox);
 	set_arg(L, argv, argc, o->first_arg - 1);
 	return L;
 }
@@ -361,16 +389,18 @@ static void load_lab_runner(lua_State *L)
  * (a terminal and no script) or stdin.  Exits 1 when it does not load. */
 static void load_main(lua_State *L, const options *o)
 {
+	const char *mode = o->lim.sandbox ? "t" : NULL;   /* no binary chunk */
+
 	if (o->lab)
 		load_lab_runner(L);
 	else if (o->code)
-		load_or_die(L, luaL_loadbuffer(L, o->code, strlen(o->code), "=(command line)"));
+		load_or_die(L, luaL_loadbufferx(L, o->code, strlen(o->code), "=(command line)", mode));
 	else if (o->script && strcmp(o->script, "-") != 0)
-		load_or_die(L, luaL_loadfile(L, o->script));
+		load_or_die(L, luaL_loadfilex(L, o->script, mode));
 	else if (!o->script && isatty(0))
 		load_or_die(L, luaL_loadbuffer(L, chl_repl_lua, sizeof chl_repl_lua - 1, "=repl"));
 	else
-		load_or_die(L, luaL_loadfile(L, NULL));
+		load_or_die(L, luaL_loadfilex(L, NULL, mode));
 }
 
 /* Run the chunk as goroutine 1 with the script's arguments.  Never

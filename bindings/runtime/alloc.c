@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/alloc.h"
+#include "runtime/limits.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define USE_ARENA 0
@@ -62,20 +63,36 @@ static void block_free(chl_arena *a, void *p, size_t n)
 		free(p);
 }
 
+/* What a block of n bytes costs the process: glibc's malloc adds an
+ * 8-byte header and rounds up to 16 (32 at least).  `used` and the limits
+ * count this rather than n, so that a limit bounds what the process holds
+ * (small strings and table nodes cost 10 to 30 % more than their size). */
+static inline size_t block_cost(size_t n)
+{
+	size_t c = (n + 8 + 15) & ~(size_t)15;
+
+	return c < 32 ? 32 : c;
+}
+
 void *chl_state_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	chl_state_mem *m = ud;
 	chl_arena *a = m->arena;
-	size_t old = ptr ? osize : 0;   /* for a new block osize is a type tag */
+	/* for a new block osize is a type tag */
+	size_t oc = ptr ? block_cost(osize) : 0, nc;
 	void *p;
 
 	if (nsize == 0) {
 		if (ptr)
 			block_free(a, ptr, osize);
-		m->used -= old;
+		m->used -= oc;
+		if (chl_limits_on)
+			chl_limits_uncharge(oc);
 		return NULL;
 	}
-	if (m->limit && m->used - old + nsize > m->limit)
+	nc = block_cost(nsize);
+	/* limits.h: growth is admitted (and charged to the program) or refused */
+	if (chl_limits_on && nc > oc && !chl_limits_admit(m, ptr, oc, nc))
 		return NULL;
 	if (!ptr) {
 		p = block_new(a, nsize);
@@ -91,6 +108,8 @@ void *chl_state_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		p = realloc(ptr, nsize);
 	}
 	if (p)
-		m->used = m->used - old + nsize;
+		m->used = m->used - oc + nc;
+	if (chl_limits_on && (p ? nc < oc : nc > oc))
+		chl_limits_uncharge(p ? oc - nc : nc - oc);
 	return p;
 }

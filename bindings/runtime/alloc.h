@@ -18,9 +18,15 @@
 #include "arena.h"
 
 typedef struct chl_state_mem {
-	size_t used;               /* bytes the state holds */
+	size_t used;               /* bytes the state holds, as malloc's blocks
+	                              (header and rounding included) */
 	size_t limit;              /* 0: none; past it an allocation fails */
 	chl_arena *arena;          /* its small blocks; may be NULL */
+	/* A request refused for a limit (limits.h), until Lua asks again
+	 * (after its emergency collection) or a safe point sees it. */
+	const void *refused_ptr;
+	size_t refused_size;       /* 0: none refused */
+	int refused_kind;          /* which limit refused it */
 } chl_state_mem;
 
 /* lua_Alloc; ud is the state's chl_state_mem. */

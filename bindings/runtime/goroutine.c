@@ -22,6 +22,7 @@
 #include "runtime/error.h"
 #include "runtime/goroutine.h"
 #include "runtime/lazyenv.h"
+#include "runtime/limits.h"
 #include "runtime/pool.h"
 #include "runtime/preempt.h"
 #include "runtime/report.h"
@@ -52,6 +53,7 @@ static int open_state(goroutine *g)
 		g->mem.arena = chl_state_arena_new();
 		L = lua_newstate(chl_state_alloc, &g->mem);
 		if (!L) {
+			chl_limits_step_end(g);   /* a limit's report, if it was one */
 			fputs("fatal error: out of memory creating a goroutine\n", stderr);
 			chl_rt_exit(2);
 		}
@@ -61,8 +63,12 @@ static int open_state(goroutine *g)
 	g->L = L;
 	lua_pushcfunction(L, decode_start);
 	lua_pushlightuserdata(L, g->start);
-	if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK)
+	if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+		if (chl_limits_pending(g))
+			chl_limits_report(L, g);
 		chl_rt_panic(L, g->task.id);
+	}
+	chl_limits_uncharge_msg(g->start);
 	chl_msg_free(g->start);
 	g->start = NULL;
 	n = lua_gettop(L);
@@ -75,6 +81,7 @@ static chl_step gr_step(chl_task *t)
 	int nargs = 0, nres, rc;
 	bool first = !g->started;
 
+	chl_limits_step_begin(g);
 	if (first) {
 		g->started = true;
 		/* the main goroutine comes with its state, function and args */
@@ -84,6 +91,7 @@ static chl_step gr_step(chl_task *t)
 	g->in_lua = 1;
 	rc = lua_resume(g->L, NULL, nargs, &nres);
 	g->in_lua = 0;
+	chl_limits_step_end(g);   /* a limit passed: the report ends it here */
 	if (first)
 		chl_state_arena_learn(&g->mem);
 	if (rc == LUA_YIELD) {
@@ -105,8 +113,11 @@ static void gr_release(chl_task *t)
 		g->hooks.release(g->hooks.arg);
 	if (g->L)
 		chl_state_pool_put(g->L, &g->mem);
-	if (g->start)
+	if (g->start) {
+		chl_limits_uncharge_msg(g->start);
 		chl_msg_free(g->start);
+	}
+	chl_limits_release(g);
 	free(g);
 }
 
@@ -117,6 +128,10 @@ static goroutine *gr_new(chl_rt *rt)
 	if (!g)
 		return NULL;
 	g->rt = rt;
+	if (!chl_limits_init(g)) {
+		free(g);
+		return NULL;
+	}
 	g->task.step = gr_step;
 	g->task.release = gr_release;
 	g->task.ud = g;
@@ -164,6 +179,7 @@ void chl_lua_go(lua_State *L, int fn_idx, int nargs, const chl_go_hooks *hooks)
 	lua_Debug ar;
 
 	fn_idx = lua_absindex(L, fn_idx);
+	chl_limits_check_spawn(L, chl_rt_sched(rt));
 	if (lua_type(L, fn_idx) != LUA_TFUNCTION) {
 		if (hooks && hooks->release)
 			hooks->release(hooks->arg);
@@ -184,8 +200,10 @@ void chl_lua_go(lua_State *L, int fn_idx, int nargs, const chl_go_hooks *hooks)
 	} else {
 		m = chl_msg_encode_as(L, fn_idx, nargs + 1, "pass %s to go", "argument", 1);
 	}
+	chl_limits_charge_msg(L, m);
 	g = gr_new(rt);
 	if (!g) {
+		chl_limits_uncharge_msg(m);
 		chl_msg_free(m);
 		if (hooks && hooks->release)
 			hooks->release(hooks->arg);

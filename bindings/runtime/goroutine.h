@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "runtime/alloc.h"
+#include "runtime/limits.h"
 #include "runtime/rt.h"
 #include "runtime/wait.h"
 
@@ -54,6 +55,7 @@ struct goroutine {
 	void *sel_scratch;         /* its state's select scratch (api/lselect.c) */
 	const char *created;       /* "file:line" of the go() call that made it
 	                              (interned: chl_callsite) */
+	chl_limit_seen *seen;      /* for the limits' watchdog (limits.h) */
 };
 
 /* The goroutine whose state L belongs to (L may be a coroutine inside it),

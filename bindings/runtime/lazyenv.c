@@ -2,43 +2,69 @@
  * lazyenv.c - globals made on first use (lazyenv.h).
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <lualib.h>
 
+#include "runtime/error.h"
 #include "runtime/lazyenv.h"
 #include "runtime/lib.h"
+#include "runtime/limits.h"
 #include "runtime/rt.h"
+#include "runtime/sandbox.h"
 
 typedef struct named_fn {
-	const char *name;
+	char name[16];             /* the longest is "collectgarbage" */
 	lua_CFunction fn;
 } named_fn;
 
-/* Base functions, filled once from a template state. */
+/* Base functions, collected from a template state at the first need.  A
+ * collection that ran out of memory is tried again at the next need. */
 #define MAX_BASE 40
 static named_fn base_fns[MAX_BASE];
-static int nbase;
-static pthread_once_t base_once = PTHREAD_ONCE_INIT;
+static int nbase;                  /* written before base_ready */
+static atomic_bool base_ready;
+static pthread_mutex_t base_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void collect_base(void)
+/* Protected, in the template state: fills base_fns. */
+static int collect_in(lua_State *T)
 {
-	lua_State *T = luaL_newstate();
-
-	if (!T)
-		return;
 	luaL_requiref(T, "_G", luaopen_base, 0);
 	lua_pushnil(T);
 	while (lua_next(T, -2)) {
-		if (lua_type(T, -2) == LUA_TSTRING && lua_iscfunction(T, -1) &&
+		size_t len;
+		const char *k = lua_type(T, -2) == LUA_TSTRING ? lua_tolstring(T, -2, &len) : NULL;
+
+		if (k && len < sizeof base_fns[0].name && lua_iscfunction(T, -1) &&
 		    lua_getupvalue(T, -1, 1) == NULL && nbase < MAX_BASE) {
-			base_fns[nbase].name = strdup(lua_tostring(T, -2));
+			memcpy(base_fns[nbase].name, k, len + 1);
 			base_fns[nbase].fn = lua_tocfunction(T, -1);
 			nbase++;
 		}
 		lua_pop(T, 1);
 	}
-	lua_close(T);
+	return 0;
+}
+
+/* True once base_fns is filled; false when out of memory (for now). */
+static bool base_known(void)
+{
+	lua_State *T;
+
+	if (atomic_load_explicit(&base_ready, memory_order_acquire))
+		return true;
+	pthread_mutex_lock(&base_mu);
+	if (!atomic_load_explicit(&base_ready, memory_order_relaxed) && (T = luaL_newstate())) {
+		nbase = 0;
+		lua_pushcfunction(T, collect_in);
+		if (lua_pcall(T, 0, 0, 0) == LUA_OK)
+			atomic_store_explicit(&base_ready, true, memory_order_release);
+		lua_close(T);
+	}
+	pthread_mutex_unlock(&base_mu);
+	return atomic_load_explicit(&base_ready, memory_order_relaxed);
 }
 
 static const luaL_Reg libs[] = {
@@ -80,6 +106,10 @@ static int lazy_global(lua_State *L)
 
 	if (lua_type(L, 2) != LUA_TSTRING)
 		return 0;
+	if (!base_known())
+		return chl_lua_nomem(L);
+	if (chl_limits_get()->sandbox && chl_sandbox_global(L, name))
+		goto store;           /* sandbox.h: a restricted name */
 	for (i = 0; i < nbase; i++)
 		if (strcmp(name, base_fns[i].name) == 0) {
 			lua_pushcfunction(L, base_fns[i].fn);
@@ -121,7 +151,10 @@ store:
 /* __index(str, key) of the placeholder string metatable. */
 static int lazy_string_index(lua_State *L)
 {
-	luaL_requiref(L, "string", luaopen_string, 1);  /* replaces the metatable */
+	if (chl_limits_get()->sandbox)
+		chl_sandbox_global(L, "string");   /* its own string library */
+	else
+		luaL_requiref(L, "string", luaopen_string, 1);  /* replaces the metatable */
 	lua_pushvalue(L, 2);
 	lua_gettable(L, -2);
 	return 1;
@@ -145,9 +178,18 @@ static void fresh_env(lua_State *L)
 	lua_pop(L, 1);
 }
 
+lua_CFunction chl_lazyenv_base(const char *name)
+{
+	if (!base_known())
+		return NULL;
+	for (int i = 0; i < nbase; i++)
+		if (strcmp(name, base_fns[i].name) == 0)
+			return base_fns[i].fn;
+	return NULL;
+}
+
 void chl_lazyenv_install(lua_State *L)
 {
-	pthread_once(&base_once, collect_base);
 	fresh_env(L);
 }
 

@@ -19,6 +19,10 @@
 
 #include <lua.h>
 
+/* The base library's function called name (its C function, the same in
+ * every state), or NULL (no such function, or out of memory). */
+lua_CFunction chl_lazyenv_base(const char *name);
+
 /* Set up a fresh state's globals. */
 void chl_lazyenv_install(lua_State *L);
 

@@ -2,6 +2,7 @@
  * preempt.c - the count hooks that make a goroutine yield (preempt.h).
  */
 #include "runtime/goroutine.h"
+#include "runtime/limits.h"
 #include "runtime/preempt.h"
 
 static void preempt_hook(lua_State *L, lua_Debug *ar)
@@ -20,6 +21,16 @@ static void preempt_hook(lua_State *L, lua_Debug *ar)
 	lua_sethook(L, preempt_hook, LUA_MASKCOUNT, 1000);
 }
 
+void chl_preempt_poll(lua_State *L)
+{
+	goroutine *g = chl_lua_goroutine(L);
+
+	if (g && L == g->L && lua_isyieldable(L) && chl_sched_preempt_requested()) {
+		g->parking = false;
+		lua_yield(L, 0);
+	}
+}
+
 #if defined(__SANITIZE_THREAD__)
 /* ThreadSanitizer defers a signal until the thread next calls into libc,
  * which a pure Lua loop never does: there the SIGURG handler would come
@@ -27,18 +38,15 @@ static void preempt_hook(lua_State *L, lua_Debug *ar)
  * (slower, which only a sanitizer build can afford). */
 static void poll_hook(lua_State *L, lua_Debug *ar)
 {
-	goroutine *g = chl_lua_goroutine(L);
-
 	(void)ar;
-	if (g && L == g->L && lua_isyieldable(L) && chl_sched_preempt_requested()) {
-		g->parking = false;
-		lua_yield(L, 0);
-	}
+	chl_preempt_poll(L);
 }
 #endif
 
 void chl_preempt_watch(lua_State *L)
 {
+	if (chl_limits_watch(L))
+		return;   /* the limits' hook polls */
 #if defined(__SANITIZE_THREAD__)
 	lua_sethook(L, poll_hook, LUA_MASKCOUNT, 10000);
 #else
@@ -56,6 +64,8 @@ void chl_preempt_goroutine(chl_task *t)
 #if defined(__SANITIZE_THREAD__)
 	return;   /* poll_hook does it */
 #endif
+	if (chl_limits_on)
+		return;   /* the limits' hook polls; it must not be replaced */
 	if (g->in_lua && g->L)
 		lua_sethook(g->L, preempt_hook, LUA_MASKCOUNT, 1);
 }

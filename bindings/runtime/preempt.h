@@ -16,6 +16,10 @@
  * hook; others: nothing until the scheduler asks). */
 void chl_preempt_watch(lua_State *L);
 
+/* From a count hook, as its last action: yield the goroutine if the
+ * scheduler asked and L is its own yieldable thread. */
+void chl_preempt_poll(lua_State *L);
+
 /* Signal context, on the worker running t (a goroutine): make it yield
  * soon.  The scheduler's on_preempt. */
 void chl_preempt_goroutine(chl_task *t);

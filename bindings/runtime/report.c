@@ -10,12 +10,14 @@
 #include <lauxlib.h>
 
 #include "runtime/dump.h"
+#include "runtime/limits.h"
 #include "runtime/report.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
 
 _Noreturn void chl_rt_exit(int status)
 {
+	chl_limits_before_exit();   /* a limit passed meanwhile: its report */
 	pthread_mutex_lock(&exit_mu);   /* never unlocked: we are leaving */
 	fflush(stdout);
 	fflush(stderr);
@@ -71,6 +73,26 @@ _Noreturn void chl_rt_panic(lua_State *L, uint64_t id)
 	char *msg = error_text(L);
 
 	panic_print(msg, tb, id, NULL);
+}
+
+_Noreturn void chl_rt_fatal(const char *msg, uint64_t id, lua_State *L,
+                            const char *where, const char *created)
+{
+	char *tb = L ? chl_dump_traceback(L) : NULL;
+	char line[LUA_IDSIZE + 32];
+
+	pthread_mutex_lock(&exit_mu);
+	fflush(stdout);
+	fprintf(stderr, "fatal error: %s\n", msg);
+	if (id) {
+		if (!L)
+			snprintf(line, sizeof line, "\t%s%s", where ? where : "(no Lua line seen yet)",
+				 " (stuck in a C function or a __gc metamethod, or parked)");
+		fputc('\n', stderr);
+		chl_dump_goroutine(stderr, id, "running", L ? tb : line, created);
+	}
+	fflush(stderr);
+	_exit(2);
 }
 
 void chl_goroutine_fail(lua_State *L, int status, uint64_t id, const char *created,

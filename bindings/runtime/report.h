@@ -22,6 +22,13 @@ _Noreturn void chl_rt_exit(int status);
  * end the process with status 2. */
 _Noreturn void chl_rt_panic(lua_State *L, uint64_t id);
 
+/* A fatal error of the runtime (a limit passed, limits.h): "fatal error:
+ * <msg>", then goroutine id [running] with L's traceback - or, when L is
+ * NULL, `where` ("file:line", may be NULL) - and where it was created
+ * (may be NULL); flush, exit 2.  id 0: the headline alone.  Any thread. */
+_Noreturn void chl_rt_fatal(const char *msg, uint64_t id, lua_State *L,
+                            const char *where, const char *created);
+
 /* The goroutine's function raised (status, error on top of L, stack not
  * yet unwound): its hooks may deal with it; otherwise a panic ends the
  * program. */

@@ -7,7 +7,9 @@
 
 #include <lauxlib.h>
 
+#include "runtime/limits.h"
 #include "runtime/rt.h"
+#include "runtime/sandbox.h"
 
 struct chl_rt {
 	chl_sched *sched;
@@ -62,6 +64,10 @@ static chl_rt *rt_new(const chl_rt_config *cfg)
 		free(rt);
 		return NULL;
 	}
+	if (cfg->limits && cfg->limits->sandbox)
+		chl_sandbox_register();
+	chl_limits_start(cfg->limits, rt->sched);   /* before any goroutine */
+	rt->cfg.limits = NULL;     /* the caller's; limits.c kept a copy */
 	return rt;
 }
 

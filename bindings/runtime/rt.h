@@ -22,6 +22,7 @@
 
 typedef struct chl_rt chl_rt;
 typedef struct chl_lua_lib chl_lua_lib;      /* runtime/lib.h */
+typedef struct chl_limits chl_limits;        /* runtime/limits.h */
 
 typedef struct chl_rt_config {
 	int procs;                 /* <= 0: number of CPUs */
@@ -38,6 +39,8 @@ typedef struct chl_rt_config {
 	/* A deterministic run (core/decide.h): one worker, every choice by
 	 * this strategy, a virtual clock; NULL for a normal run. */
 	const chl_decide_config *det;
+	/* Limits and the sandbox (limits.h); NULL: none. */
+	const chl_limits *limits;
 } chl_rt_config;
 
 /* Where a deterministic run's virtual clock starts (ns): 1 s, so that no

@@ -1,0 +1,3 @@
+-- args: --sandbox
+-- expect: panic: sandbox: os.execute is not available
+os.execute("echo pwned")

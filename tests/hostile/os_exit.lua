@@ -1,0 +1,3 @@
+-- args: --sandbox
+-- expect: panic: sandbox: os.exit is not available
+os.exit(0)
