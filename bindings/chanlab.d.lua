@@ -471,6 +471,27 @@ function runtime.gosched() end
 ---@return integer
 function runtime.memory() end
 
+---One goroutine that can never run again, as `runtime.leaks()` lists it.
+---@class chanlab.leak
+---@field id integer the goroutine's id
+---@field reason string what it waits for ("chan send", "sync.Mutex.Lock" ...)
+---@field line string where it blocked, "file:line"
+---@field created string? where go() started it, "file:line"
+---@field deadlock string? in a partial deadlock: the cycle ("G4 waits for G5 (...), ...")
+---@field waits_for integer? in a partial deadlock: the goroutine it waits for
+
+---The goroutines that can never run again (leaked, or in a partial deadlock), by id;
+---nil and the reason when it cannot tell.
+---@return chanlab.leak[]?
+---@return string? why
+function runtime.leaks() end
+
+---This goroutine's dump (`goroutine 1 [running]:` and its traceback) as a string;
+---with `all`, every goroutine's, as Ctrl-\ prints them.
+---@param all? boolean
+---@return string
+function runtime.stack(all) end
+
 ---The seed of a deterministic run (`--seed N`, CHANLAB_SEED), or nil in an ordinary run.
 ---@return integer?
 function runtime.seed() end

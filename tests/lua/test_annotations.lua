@@ -142,7 +142,7 @@ local function from_sources()
 	for _, path in ipairs(source_files()) do
 		local src = read(path)
 		-- CHL_LUA_TYPE("chanlab.chan", ...) or { { "chanlab.chan", ... } ... }
-		for tname in src:gmatch('CHL_LUA_TYPE%(%s*"(chanlab%.[%w_]+)"') do types[tname] = true end
+		for tname in src:gmatch('CHL_LUA_TYPE[%w_]*%(%s*"(chanlab%.[%w_]+)"') do types[tname] = true end
 		for tname in src:gmatch('{%s*{%s*"(chanlab%.[%w_]+)"') do types[tname] = true end
 		for lit in src:gmatch('"([%a_][%w_]*)"') do literals[lit] = true end
 	end
