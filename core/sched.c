@@ -915,6 +915,16 @@ static void task_ready(chl_parker *p)
 	struct worker *w;
 	int st = atomic_load(&t->state);
 
+	/* Reported before the state changes, so that every wake is seen
+	 * (also one that comes during commit) and its time falls between
+	 * t's park and t's next run. */
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_READY;
+		ev.peer = t->id;
+		chl_hook_emit(&ev);
+	}
 	for (;;) {
 		chl_assert(st == T_PARKED || st == T_PARKING);
 		if (st == T_PARKED) {
@@ -925,13 +935,6 @@ static void task_ready(chl_parker *p)
 		}
 	}
 	run_inc(s);
-	if (CHL_HOOK_ON()) {
-		chl_event ev = { 0 };
-
-		ev.op = CHL_OP_READY;
-		ev.peer = t->id;
-		chl_hook_emit(&ev);
-	}
 	w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
 	if (w && w->s == s && !w->blocked &&
 	    atomic_load_explicit(&tls_task, memory_order_relaxed))

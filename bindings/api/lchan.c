@@ -94,7 +94,7 @@ static int send_finish(lua_State *L, chl_chan *c, chl_lua_val *v, int rc)
 		val_free(v);
 		return chl_lua_raise(L, rc);
 	}
-	return chl_lua_visible(L, &OP_SEND, c, 0);
+	return chl_lua_visible_flow(L, &OP_SEND, c, 0, 1, CHL_HOOK_ON() ? v->flow : 0);
 }
 
 static int send_k(lua_State *L, int status, lua_KContext ctx)
@@ -143,7 +143,7 @@ static int l_chan_trysend(lua_State *L)
 	rc = chl_chan_try_send(c, &v);
 	if (rc == CHL_OK) {
 		lua_pushboolean(L, 1);
-		return chl_lua_visible(L, &OP_TRYSEND, c, 1);
+		return chl_lua_visible_flow(L, &OP_TRYSEND, c, 1, 1, CHL_HOOK_ON() ? v.flow : 0);
 	}
 	val_free(&v);
 	if (rc == CHL_WOULDBLOCK) {
@@ -158,11 +158,13 @@ static int l_chan_trysend(lua_State *L)
 /* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
 static int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
 {
+	uint64_t flow = CHL_HOOK_ON() ? elem_flow(c, v, ok) : 0;
+
 	push_elem(L, c, v, ok);
 	if (ctx == 1)
-		return chl_lua_visible(L, &OP_RECV, c, 1);
+		return chl_lua_visible_flow(L, &OP_RECV, c, 1, ok, flow);
 	lua_pushboolean(L, ok);
-	return chl_lua_visible(L, &OP_RECV, c, 2);
+	return chl_lua_visible_flow(L, &OP_RECV, c, 2, ok, flow);
 }
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx)
@@ -200,15 +202,17 @@ static int l_chan_tryrecv(lua_State *L)
 	chl_chan *c = chl_lua_check_chan(L, 1);
 	chl_lua_val v;
 	bool ok = false;
+	uint64_t flow;
 
 	if (chl_chan_try_recv(c, &v, &ok) != CHL_OK) {
 		lua_pushboolean(L, 0);
 		return chl_lua_visible(L, &OP_TRYRECV, c, 1);
 	}
+	flow = CHL_HOOK_ON() ? elem_flow(c, &v, ok) : 0;
 	lua_pushboolean(L, 1);
 	push_elem(L, c, &v, ok);
 	lua_pushboolean(L, ok);
-	return chl_lua_visible(L, &OP_TRYRECV, c, 3);
+	return chl_lua_visible_flow(L, &OP_TRYRECV, c, 3, ok, flow);
 }
 
 static int range_iter(lua_State *L)
