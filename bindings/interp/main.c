@@ -14,6 +14,7 @@
  * else runs), 1 for usage errors and scripts that do not load (printed as
  * "chanlab: file:line: message"), 2 for panics and deadlocks.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include "interp/explore.h"
 #include "module.h"
 #include "runtime/report.h"
+#include "trace/trace.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
@@ -49,11 +51,17 @@ static const char usage[] =
 	"  --steps K          pct: decisions expected per run (default 100)\n"
 	"  --schedule LIST    deterministic run replaying the choices LIST\n"
 	"                     (comma-separated, as `explore --strategy dfs` prints)\n"
+	"  --trace FILE       record every goroutine's life and write it at the end\n"
+	"                     (also on panic, deadlock, Ctrl-C): FILE.html is a\n"
+	"                     timeline page, any other name Chrome trace JSON for\n"
+	"                     ui.perfetto.dev or chrome://tracing\n"
+	"  --trace-summary    at the end, time running and blocked per goroutine\n"
+	"                     and the longest channel waits, on stderr\n"
 	"explore runs the script under many schedules (default: pct, 1000 runs) and\n"
 	"prints each distinct outcome with the command that replays it.\n"
 	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
 	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_SEED (as --seed),\n"
-	"CHANLAB_LABS (the labs folder).\n";
+	"CHANLAB_TRACE (as --trace), CHANLAB_LABS (the labs folder).\n";
 
 static _Noreturn void die_usage(const char *msg)
 {
@@ -169,6 +177,7 @@ typedef struct options {
 	int first_arg;             /* argv index of the script's first argument */
 	chl_decide_config det;     /* with cfg.det = &det: a deterministic run */
 	int replay[4096];          /* --schedule's choices */
+	chl_trace_config trace;    /* --trace FILE, --trace-summary */
 } options;
 
 /* A whole number option value, or a usage error. */
@@ -243,6 +252,22 @@ static bool det_option(int argc, char **argv, int *i, options *o)
 	return true;
 }
 
+/* --trace FILE, --trace=FILE, --trace-summary; true if argv[*i] was one. */
+static bool trace_option(int argc, char **argv, int *i, options *o)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--trace") == 0 && *i + 1 < argc)
+		o->trace.path = argv[++*i];
+	else if (strncmp(a, "--trace=", 8) == 0)
+		o->trace.path = a + 8;
+	else if (strcmp(a, "--trace-summary") == 0)
+		o->trace.summary = true;
+	else
+		return false;
+	return true;
+}
+
 /* Parse argv into o; prints and exits for --help, --version and usage
  * errors. */
 static void parse_args(int argc, char **argv, options *o)
@@ -250,6 +275,7 @@ static void parse_args(int argc, char **argv, options *o)
 	int i = 1;
 
 	const char *seed = getenv("CHANLAB_SEED");
+	const char *trace = getenv("CHANLAB_TRACE");
 
 	chl_rt_config_from_env(&o->cfg);
 	o->cfg.detect_deadlock = true;
@@ -257,6 +283,8 @@ static void parse_args(int argc, char **argv, options *o)
 		o->det.seed = (uint64_t)number_arg("CHANLAB_SEED", seed, 0);
 		o->cfg.det = &o->det;
 	}
+	if (trace && *trace)
+		o->trace.path = trace;
 	if (i < argc && strcmp(argv[i], "run") == 0)
 		i++;
 	else if (i < argc && strcmp(argv[i], "lab") == 0) {
@@ -278,7 +306,7 @@ static void parse_args(int argc, char **argv, options *o)
 			o->cfg.procs = atoi(argv[i] + 8);
 			if (o->cfg.procs < 1)
 				die_usage("--procs wants a number >= 1");
-		} else if (det_option(argc, argv, &i, o)) {
+		} else if (det_option(argc, argv, &i, o) || trace_option(argc, argv, &i, o)) {
 			continue;
 		} else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
 			o->code = argv[++i];
@@ -312,6 +340,14 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 	if (!*rt) {
 		fputs("chanlab: cannot start the runtime\n", stderr);
 		exit(1);
+	}
+	if ((o->trace.path || o->trace.summary) && !o->lab) {
+		o->trace.script = o->script ? o->script : o->code ? "(command line)" : "stdin";
+		if (chl_trace_start(&o->trace) != 0) {
+			fprintf(stderr, "chanlab: cannot write the trace %s: %s\n", o->trace.path,
+			        strerror(errno));
+			exit(1);
+		}
 	}
 	L = chl_goroutine_new_main(*rt, g);
 	if (!L) {
@@ -387,6 +423,8 @@ static _Noreturn void start_explored(int argc, char **argv, const chl_decide_con
 	parse_args(argc, argv, &o);
 	o.det = *det;
 	o.cfg.det = &o.det;
+	o.trace.path = NULL;       /* the explored runs write no trace */
+	o.trace.summary = false;
 	start(argc, argv, &o);
 }
 
