@@ -87,16 +87,28 @@ static const char *function_name(lua_State *L, int idx)
 	return NULL;
 }
 
-/* "worker (lab.lua:12)": the function's name and where it is defined. */
+/* "worker (lab.lua:12)": the function's name and where it is defined.
+ * A function no variable holds is named after the one creating it, as Go
+ * does: "stage.func (lab.lua:13)" (made in stage), "main.func". */
 static const char *function_preview(lua_State *L, int idx, char *buf, size_t size)
 {
 	const char *name = function_name(L, idx), *src;
+	char anon[64];
 	lua_Debug ar;
 
+	if (!name) {
+		name = "function";
+		if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "nS", &ar)) {
+			if (ar.what[0] == 'm')
+				name = "main.func";
+			else if (ar.name) {
+				snprintf(anon, sizeof anon, "%s.func", ar.name);
+				name = anon;
+			}
+		}
+	}
 	lua_pushvalue(L, idx);
 	lua_getinfo(L, ">S", &ar);
-	if (!name)
-		name = "function";
 	if (ar.what[0] == 'C') {
 		snprintf(buf, size, "%s (C)", name);
 		return buf;

@@ -133,12 +133,16 @@ static void op(out *o, const tr_gor *g, const tr_op *p)
 
 	trace_op_label(m, p, label, sizeof label);
 	ev_begin(o, 'X', PID_PROGRAM, (int64_t)g->id, p->ts);
-	fputs(",\"dur\":0,\"name\":", o->f);
+	fputs(",\"dur\":", o->f);
+	json_us(o->f, p->end - p->ts);
+	fputs(",\"name\":", o->f);
 	json_str(o->f, label);
 	fputs(",\"cat\":\"op\"", o->f);
 	binds(o, p->bind_out, p->bind_out ? 0 : p->bind_in);
 	fputs(",\"args\":{", o->f);
-	arg_str(o, &first, "line", p->where);
+	arg_str(o, &first, p->count > 1 ? "first at" : "line", p->where);
+	if (p->count > 1)
+		arg_int(o, &first, "count", p->count);
 	arg_str(o, &first, "chan", chan_name(m, p->chan));
 	arg_str(o, &first, "value", p->detail);
 	if (p->chan) {

@@ -39,7 +39,8 @@ static void op(FILE *f, const trace_model *m, const tr_op *p)
 	json_str(f, p->where);
 	putc(',', f);
 	json_str(f, p->detail);
-	fprintf(f, ",%d,%d,%" PRId64 ",%" PRId64 "]", p->chan, p->op, p->len, p->cap);
+	fprintf(f, ",%d,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]", p->chan, p->op,
+	        p->len, p->cap, p->end, p->count);
 }
 
 static void goroutine(FILE *f, const trace_model *m, const tr_gor *g)

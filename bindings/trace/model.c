@@ -115,6 +115,7 @@ static tr_span *close_state(builder *b, tr_gor *g, int64_t ts)
 {
 	tr_span *s = NULL;
 
+	g->quiet_run = false;
 	switch (g->state) {
 	case GS_RUN:
 		if ((s = add_span(b, g, TR_RUN, ts)))
@@ -347,12 +348,24 @@ static void on_op(builder *b, tr_gor *g, const trace_rec *e, int64_t ts)
 	tr_op *op;
 	bool send = e->op == CHL_OP_SEND || is_select(e, "select send");
 	bool recv = e->op == CHL_OP_RECV || is_select(e, "select receive");
+	bool quiet = e->op == CHL_OP_SYNC && !is_go(e->what) && g->npending == 0 &&
+	             !g->after_block && e->what;
 
+	if (quiet && g->quiet_run) {
+		op = &g->ops[g->nops - 1];
+		op->end = ts;
+		op->count++;
+		if (strcmp(op->what, e->what) != 0)
+			op->mixed = true;
+		return;
+	}
 	if (!GROW(b, g->ops, g->cap_ops, g->nops + 1))
 		return;
 	op = &g->ops[g->nops++];
 	memset(op, 0, sizeof *op);
-	op->ts = ts;
+	g->quiet_run = quiet;
+	op->ts = op->end = ts;
+	op->count = 1;
 	op->op = e->op;
 	op->what = e->what;
 	op->where = e->where;
@@ -755,7 +768,11 @@ const char *trace_op_label(const trace_model *m, const tr_op *op, char *buf, siz
 		snprintf(buf, size, "cancel");
 		break;
 	default:
-		if (is_go(op->what) && op->to_g) {
+		if (op->count > 1 && op->mixed) {
+			snprintf(buf, size, "%lld operations", (long long)op->count);
+		} else if (op->count > 1) {
+			snprintf(buf, size, "%s \xc3\x97%lld", op->what, (long long)op->count);
+		} else if (is_go(op->what) && op->to_g) {
 			snprintf(id, sizeof id, "G%llu", (unsigned long long)op->to_g);
 			snprintf(buf, size, "%s %s", op->what, id);
 		} else {

@@ -51,8 +51,14 @@ typedef struct tr_span {
 	bool open;                 /* still going when the trace ended */
 } tr_span;
 
+/* An operation; a run of operations one goroutine made back to back in
+ * one running span that neither wait, wake nor move a value (atomics,
+ * unlocks waking no one, len, ...) is one tr_op with a count, so that a
+ * tight loop of a million atomic adds is one slice, not a million. */
 typedef struct tr_op {
-	int64_t ts;
+	int64_t ts, end;           /* end: the last of a run (= ts when one) */
+	int64_t count;             /* operations in the run, >= 1 */
+	bool mixed;                /* the run has other operations than `what` */
 	int op;                    /* chl_op */
 	const char *what, *where, *detail;
 	int chan;                  /* 1-based, or 0 */
@@ -89,6 +95,7 @@ typedef struct tr_gor {
 	uint64_t wait_flow;
 	int block_span;            /* the span just ended by a wake, or -1 */
 	bool after_block;          /* its first operation since that wake is to come */
+	bool quiet_run;            /* its last op is a run (tr_op) that may grow */
 	struct tr_pending { uint64_t g; int64_t ts; bool spawn; } *pending;
 	int npending, cap_pending; /* READY and SPAWN since its last operation */
 } tr_gor;
