@@ -12,6 +12,20 @@ command -v pkg-config >/dev/null 2>&1 || need="pkg-config $need"
 if [ "${WITH_GO:-0}" = 1 ]; then
 	command -v go >/dev/null 2>&1 || need="$need golang-go"
 fi
+# For the browser test of the trace timeline (tests/browser/): Chromium.
+# Optional: when it cannot be installed that test says so and skips.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "deps: installing chromium (for the trace timeline's browser test)"
+		if ! { apt-get update -qq >/dev/null 2>&1 &&
+		       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		           --no-install-recommends chromium >/dev/null 2>&1; }; then
+			echo "deps: could not install chromium: the browser test will be skipped" >&2
+		fi
+	else
+		echo "deps: optional: sudo apt-get install -y chromium (the trace timeline's browser test)" >&2
+	fi
+fi
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	echo "deps: installing$need"
