@@ -448,6 +448,15 @@ static void add_mark(builder *b, const trace_rec *e, int64_t ts, const char *nam
 	k->g = g;
 }
 
+/* g woke others since its last operation. */
+static bool pending_wakes(const tr_gor *g)
+{
+	for (int i = 0; i < g->npending; i++)
+		if (!g->pending[i].spawn)
+			return true;
+	return false;
+}
+
 static void on_event(builder *b, const trace_rec *e)
 {
 	trace_model *m = b->m;
@@ -511,6 +520,15 @@ static void on_event(builder *b, const trace_rec *e)
 		break;
 	case CHL_OP_EXIT:
 		ts = at(g, ts);
+		if (g->state == GS_RUN && pending_wakes(g)) {
+			trace_rec fin = *e;   /* what its end did: wg:go's done, errgroup's cancel */
+
+			fin.op = CHL_OP_SYNC;
+			fin.what = "finished";
+			fin.where = fin.detail = NULL;
+			on_op(b, g, &fin, ts);
+			ts = at(g, ts);
+		}
 		close_state(b, g, ts);
 		set_state(g, GS_DEAD, ts, NULL, 0);
 		g->end = ts;

@@ -144,12 +144,14 @@ await test("pipeline lab: hover, zoom, screenshot, nothing fetched", async () =>
     const d = JSON.parse(document.getElementById("trace-data").textContent);
     const s = d.gs[0].sp.find((x) => x[2] === 2);
     const r = document.getElementById("lanes").getBoundingClientRect();
-    return { x: r.left + (s[0] + s[1]) / 2 / d.end * r.width, y: r.top + 13 };
+    return { x: r.left + window.chanlabTimeline.x((s[0] + s[1]) / 2), y: r.top + 13 };
   });
   await page.mouse.move(box.x, box.y);
   const tip = await page.locator("#tip").textContent();
   check(/blocked: chan receive/.test(tip) && /02_pipeline\.lua:37/.test(tip), "tooltip: " + tip);
-  const shot = await page.screenshot({ fullPage: true });
+  const bottom = await page.evaluate(() =>
+    Math.ceil(document.getElementById("ctable").getBoundingClientRect().bottom + 16));
+  const shot = await page.screenshot({ clip: { x: 0, y: 0, width: 1400, height: bottom } });
   fs.writeFileSync(path.join(BUILD, "trace_pipeline.png"), shot);
   if (process.env.SCREENSHOT) fs.writeFileSync(process.env.SCREENSHOT, shot);
   const px = await pixels(browser, shot);
