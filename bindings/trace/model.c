@@ -726,7 +726,7 @@ trace_model *trace_model_build(trace_rec **ev, size_t n, bool cut,
 {
 	builder b = { 0 };
 	trace_model *m = calloc(1, sizeof *m);
-	size_t ngs = 0, cap_gs = 0;
+	size_t ngs = 0;
 
 	if (!m)
 		return NULL;
@@ -742,19 +742,49 @@ trace_model *trace_model_build(trace_rec **ev, size_t n, bool cut,
 	for (size_t i = 0; i < n && !b.oom; i++)
 		on_event(&b, ev[i]);
 	finish_gors(&b);
-	for (size_t id = 0; id < b.cap_id && !b.oom; id++)
-		if (b.by_id[id] && GROW(&b, m->gs, cap_gs, ngs + 1))
-			m->gs[ngs++] = b.by_id[id];
+	/* every goroutine into m->gs, so that trace_model_free finds them */
+	if (b.cap_id && !(m->gs = calloc(b.cap_id, sizeof *m->gs)))
+		b.oom = true;
+	for (size_t id = 0; id < b.cap_id; id++)
+		if (b.by_id[id]) {
+			if (m->gs)
+				m->gs[ngs++] = b.by_id[id];
+			else
+				free(b.by_id[id]);   /* out of memory: only the record */
+		}
 	m->ngs = ngs;
-	finish_flows(&b);
-	if (info->why && strcmp(info->why, "deadlock") == 0)
+	if (!b.oom)
+		finish_flows(&b);
+	if (!b.oom && info->why && strcmp(info->why, "deadlock") == 0)
 		add_mark(&b, NULL, m->end, "deadlock", "all goroutines are asleep", 0);
 	free(b.by_id);
 	free(b.cmap);
 	free(b.vflow);
-	if (b.oom)
-		return NULL;   /* the process is ending: what was built stays */
+	if (b.oom) {
+		trace_model_free(m);
+		return NULL;
+	}
 	return m;
+}
+
+void trace_model_free(trace_model *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->ngs; i++) {
+		tr_gor *g = m->gs[i];
+
+		free(g->spans);
+		free(g->ops);
+		free(g->blocked);
+		free(g->pending);
+		free(g);
+	}
+	free(m->gs);
+	free(m->chans);
+	free(m->flows);
+	free(m->marks);
+	free(m);
 }
 
 const char *trace_op_label(const trace_model *m, const tr_op *op, char *buf, size_t size)

@@ -166,6 +166,9 @@ typedef struct trace_run_info {
 trace_model *trace_model_build(trace_rec **ev, size_t n, bool cut,
                                const trace_run_info *info);
 
+/* Free m (NULL is fine); the events it used stay. */
+void trace_model_free(trace_model *m);
+
 /* The label of an operation, e.g. "send chan#3", "select: recv chan#3
  * (case 2)", "go G7", "sync.Mutex.Lock", into buf. */
 const char *trace_op_label(const trace_model *m, const tr_op *op, char *buf, size_t size);

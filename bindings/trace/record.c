@@ -25,6 +25,7 @@ typedef struct tbuf {
 	struct tbuf *next;             /* list_mu */
 	chunk *head;                   /* set before the buffer is listed */
 	chunk *tail;                   /* owner only */
+	chunk *spare;                  /* owner only: the next chunk, made early */
 	uint32_t seq;                  /* owner only */
 	uint16_t thread;
 	bool full;                     /* owner only: out of budget or memory */
@@ -99,6 +100,13 @@ static const char *keep(chunk *c, const char *s, size_t len)
 	return p;
 }
 
+/* Events that may come with a primitive's lock held (hook.h): no malloc
+ * for them if it can be helped - the others make the spare chunk early. */
+static bool under_lock(chl_op op)
+{
+	return op == CHL_OP_READY || op == CHL_OP_WAIT || op == CHL_OP_PARK;
+}
+
 static void sink(const chl_event *ev, void *ud)
 {
 	tbuf *b = mine;
@@ -118,9 +126,13 @@ static void sink(const chl_event *ev, void *ud)
 	dlen = ev->detail ? strnlen(ev->detail, TEXT_MAX) : 0;
 	c = b->tail;
 	n = atomic_load_explicit(&c->n, memory_order_relaxed);
+	if (!b->spare && !under_lock(ev->op) &&
+	    (n > CHUNK_EVENTS / 2 || c->text_used > CHUNK_TEXT / 2))
+		b->spare = chunk_new();
 	if (n == CHUNK_EVENTS || c->text_used + wlen + dlen + 2 > CHUNK_TEXT) {
-		chunk *next = chunk_new();
+		chunk *next = b->spare ? b->spare : chunk_new();
 
+		b->spare = NULL;
 		if (!next) {
 			b->full = true;
 			return;

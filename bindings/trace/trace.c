@@ -53,6 +53,7 @@ static void write_trace(int status, const char *why)
 	m = trace_model_build(ev, n, cut, &info);
 	if (!m) {
 		fputs("chanlab: trace: not enough memory to write the trace\n", stderr);
+		free(ev);
 		return;
 	}
 	if (file) {
@@ -69,6 +70,8 @@ static void write_trace(int status, const char *why)
 	if (cfg.path && rc == 0)
 		fprintf(stderr, "chanlab: trace written to %s (%zu events%s)\n", cfg.path, n,
 		        cut ? ", cut short" : "");
+	trace_model_free(m);   /* os.exit goes on to exit(): leave no leak behind */
+	free(ev);
 }
 
 /* exit() (os.exit in the script) ends the process without a report. */
