@@ -40,12 +40,20 @@ local function with_script(src, fn)
   if not ok then error(e, 0) end
 end
 
+-- A second, independent JSON parser when there is one.
+local PYTHON = os.execute("python3 -c 'import json' 2>/dev/null")
+
 -- trace(script, opts) -> doc, stderr, status, stdout: run with --trace
--- into a temporary .json and decode it.
+-- into a temporary .json and decode it (with json.lua and, when it is
+-- there, Python's json module).
 local function trace(script, opts)
   local file = os.tmpname() .. ".json"
   local out, err, status = run(script, ("--trace %s %s"):format(file, opts or ""))
   local text = slurp(file)
+  if text and PYTHON then
+    lu.assertTrue(os.execute(("python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s")
+                             :format(file)), "python3 cannot parse the trace of " .. script)
+  end
   os.remove(file)
   lu.assertNotNil(text, "no trace file for " .. script .. ": " .. err)
   return json.decode(text), err, status, out
