@@ -572,7 +572,7 @@ static int cmp_u64(const void *x, const void *y)
 
 static bool has_id(const uint64_t *ids, size_t n, uint64_t id)
 {
-	return id && bsearch(&id, ids, n, sizeof *ids, cmp_u64) != NULL;
+	return id && n && bsearch(&id, ids, n, sizeof *ids, cmp_u64) != NULL;
 }
 
 /* g's first running span starting at or after ts, or NULL. */
@@ -632,8 +632,10 @@ static void finish_flows(builder *b)
 			m->flows[k++] = m->flows[i];
 		}
 	m->nflows = k;
-	qsort(out, nout, sizeof *out, cmp_u64);
-	qsort(in, nin, sizeof *in, cmp_u64);
+	if (nout) {
+		qsort(out, nout, sizeof *out, cmp_u64);
+		qsort(in, nin, sizeof *in, cmp_u64);
+	}
 	for (size_t i = 0; i < m->ngs; i++) {
 		tr_gor *g = m->gs[i];
 
