@@ -59,7 +59,8 @@ static inline void val_encode(lua_State *L, int idx, chl_lua_val *v)
 	}
 }
 
-/* Push the value and take it out of v (a message is decoded and freed). */
+/* Push the value and take it out of v (a message is decoded and freed;
+ * v->flow stays). */
 static inline void val_push(lua_State *L, chl_lua_val *v)
 {
 	switch (v->kind) {

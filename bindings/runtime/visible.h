@@ -32,11 +32,18 @@ typedef struct chl_lua_op {
 int chl_lua_visible_slow(lua_State *L, const chl_lua_op *op, const void *obj,
                          int nres, int64_t aux, uint64_t flow);
 
-/* Report op on obj, decide, and return nres (the results on top). */
+/* Some sink or a deterministic run wants visible operations: then call
+ * chl_lua_visible_slow (the one predictable branch when off). */
+#define CHL_VISIBLE_ON() __builtin_expect(chl_hook_on | chl_det_on, 0)
+
+/* Report op on obj, decide, and return nres (the results on top).  A
+ * send or receive calls chl_lua_visible_slow itself, under
+ * CHL_VISIBLE_ON(), with aux 1 when a value moved (recv: ok) and the
+ * value's flow id (chl_lua_val.flow; 0: none). */
 static inline int chl_lua_visible(lua_State *L, const chl_lua_op *op,
                                   const void *obj, int nres)
 {
-	if (__builtin_expect(chl_hook_on | chl_det_on, 0))
+	if (CHL_VISIBLE_ON())
 		return chl_lua_visible_slow(L, op, obj, nres, 0, 0);
 	return nres;
 }
@@ -45,21 +52,11 @@ static inline int chl_lua_visible(lua_State *L, const chl_lua_op *op,
 static inline int chl_lua_visible_aux(lua_State *L, const chl_lua_op *op,
                                       const void *obj, int nres, int64_t aux)
 {
-	if (__builtin_expect(chl_hook_on | chl_det_on, 0))
+	if (CHL_VISIBLE_ON())
 		return chl_lua_visible_slow(L, op, obj, nres, aux, 0);
 	return nres;
 }
 
-/* The same for a send or receive: aux 1 when a value moved (recv: ok),
- * flow the value's (chl_lua_val.flow), 0 when none. */
-static inline int chl_lua_visible_flow(lua_State *L, const chl_lua_op *op,
-                                       const void *obj, int nres, int64_t aux,
-                                       uint64_t flow)
-{
-	if (__builtin_expect(chl_hook_on | chl_det_on, 0))
-		return chl_lua_visible_slow(L, op, obj, nres, aux, flow);
-	return nres;
-}
 
 /* For an operation that goes on after its decision point (select runs the
  * chosen case): reports op (with the value's flow and preview, when

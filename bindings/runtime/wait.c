@@ -14,6 +14,15 @@ static _Thread_local chl_lua_wait thread_wait;
  * itself holds the primitive's lock, where only a copy may happen. */
 static _Thread_local char wait_where[LUA_IDSIZE + 16];
 
+/* With the hook on: what the WAIT event of this wait will say.  Out of
+ * line: the fast path pays only the branch. */
+static __attribute__((noinline, cold)) void prepare_report(lua_State *L, chl_lua_wait *wt)
+{
+	wt->slot.flow = 0;
+	if (!chl_lua_where(L, wait_where, sizeof wait_where))
+		wait_where[0] = '\0';
+}
+
 chl_lua_wait *chl_lua_wait_prepare(lua_State *L, const char *reason)
 {
 	goroutine *g = chl_lua_goroutine(L);
@@ -32,16 +41,13 @@ chl_lua_wait *chl_lua_wait_prepare(lua_State *L, const char *reason)
 	chl_parker_prepare(wt->parker, reason);
 	wt->slot.kind = CHL_VAL_NIL;
 	wt->hook_ctx = NULL;
-	if (CHL_HOOK_ON()) {
-		wt->slot.flow = 0;
-		if (!chl_lua_where(L, wait_where, sizeof wait_where))
-			wait_where[0] = '\0';
-	}
+	if (CHL_HOOK_ON())
+		prepare_report(L, wt);
 	return wt;
 }
 
 /* The WAIT event (hook.h) of a park about to happen. */
-static void report_wait(chl_lua_wait *wt)
+static __attribute__((noinline, cold)) void report_wait(chl_lua_wait *wt)
 {
 	chl_event ev = { 0 };
 
