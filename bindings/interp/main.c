@@ -1,7 +1,7 @@
 /*
  * main.c - the `chanlab` interpreter.
  *
- *   chanlab [run] [--procs N] [--seed N ...] script.lua [args...]
+ *   chanlab [run] [--procs N] [--seed N ...] [--trace FILE] script.lua [args...]
  *   chanlab [--procs N] -e 'code'
  *   chanlab explore [options] script.lua [args...]   (explore.c)
  *   chanlab lab list | run N | verify [N] [--show]
