@@ -23,9 +23,12 @@ typedef struct out {
 /* Start an event object: the comma before it, ph, pid, tid, ts. */
 static void ev_begin(out *o, char ph, int pid, int64_t tid, int64_t ts)
 {
-	fputs(o->first ? "\n" : ",\n", o->f);
+	fputs(o->first ? "\n{\"ph\":\"" : ",\n{\"ph\":\"", o->f);
 	o->first = false;
-	fprintf(o->f, "{\"ph\":\"%c\",\"pid\":%d,\"tid\":%" PRId64 ",\"ts\":", ph, pid, tid);
+	putc(ph, o->f);
+	fputs(pid == PID_PROGRAM ? "\",\"pid\":1,\"tid\":" : "\",\"pid\":2,\"tid\":", o->f);
+	json_int(o->f, tid);
+	fputs(",\"ts\":", o->f);
 	json_us(o->f, ts);
 }
 
@@ -49,24 +52,30 @@ static void arg_str(out *o, bool *first, const char *key, const char *v)
 {
 	if (!v)
 		return;
-	fprintf(o->f, "%s\"%s\":", *first ? "" : ",", key);
+	fputs(*first ? "\"" : ",\"", o->f);
+	fputs(key, o->f);
+	fputs("\":", o->f);
 	json_str(o->f, v);
 	*first = false;
 }
 
 static void arg_int(out *o, bool *first, const char *key, int64_t v)
 {
-	fprintf(o->f, "%s\"%s\":%" PRId64, *first ? "" : ",", key, v);
+	fputs(*first ? "\"" : ",\"", o->f);
+	fputs(key, o->f);
+	fputs("\":", o->f);
+	json_int(o->f, v);
 	*first = false;
 }
 
 /* The flow fields of a slice. */
 static void binds(out *o, uint64_t out_id, uint64_t in_id)
 {
-	if (out_id)
-		fprintf(o->f, ",\"bind_id\":%" PRIu64 ",\"flow_out\":true", out_id);
-	else if (in_id)
-		fprintf(o->f, ",\"bind_id\":%" PRIu64 ",\"flow_in\":true", in_id);
+	if (out_id || in_id) {
+		fputs(",\"bind_id\":", o->f);
+		json_int(o->f, (int64_t)(out_id ? out_id : in_id));
+		fputs(out_id ? ",\"flow_out\":true" : ",\"flow_in\":true", o->f);
+	}
 }
 
 static const char *chan_name(const trace_model *m, int chan)

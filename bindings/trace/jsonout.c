@@ -2,6 +2,7 @@
  * jsonout.c - JSON values (jsonout.h).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 
 #include "trace/jsonout.h"
 
@@ -36,6 +37,12 @@ static int utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Bytes that go out as they are: printable ASCII but " \\ < > &. */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&';
+}
+
 void json_str(FILE *f, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -46,8 +53,15 @@ void json_str(FILE *f, const char *str)
 	}
 	putc('"', f);
 	while (*s) {
+		const unsigned char *run = s;
 		int n;
 
+		while (plain(*s))
+			s++;
+		if (s > run)
+			fwrite(run, 1, (size_t)(s - run), f);
+		if (!*s)
+			break;
 		switch (*s) {
 		case '"':  fputs("\\\"", f); s++; continue;
 		case '\\': fputs("\\\\", f); s++; continue;
@@ -72,11 +86,35 @@ void json_str(FILE *f, const char *str)
 	putc('"', f);
 }
 
+void json_int(FILE *f, int64_t v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	fputs(p, f);
+}
+
 void json_us(FILE *f, int64_t ns)
 {
+	char frac[5];
+	int r;
+
 	if (ns < 0) {
 		putc('-', f);
 		ns = -ns;
 	}
-	fprintf(f, "%" PRId64 ".%03d", ns / 1000, (int)(ns % 1000));
+	json_int(f, ns / 1000);
+	r = (int)(ns % 1000);
+	frac[0] = '.';
+	frac[1] = (char)('0' + r / 100);
+	frac[2] = (char)('0' + r / 10 % 10);
+	frac[3] = (char)('0' + r % 10);
+	frac[4] = '\0';
+	fputs(frac, f);
 }

@@ -13,6 +13,9 @@
 /* s as a JSON string, quotes included; NULL as null. */
 void json_str(FILE *f, const char *s);
 
+/* An integer. */
+void json_int(FILE *f, int64_t v);
+
 /* A time in nanoseconds as microseconds with three decimals. */
 void json_us(FILE *f, int64_t ns);
 

@@ -195,10 +195,10 @@ static bool cmap_grow(builder *b)
 	return true;
 }
 
-/* The channel at obj (1-based), numbered by first appearance.  A
- * different capacity at a known address is a new channel (the old one
- * was freed and its memory reused). */
-static int chan_of(builder *b, const void *obj, int64_t cap)
+/* The channel at obj (1-based), numbered in the order they were made
+ * (MAKE events; fresh: from one) or first used.  A different capacity at
+ * a known address is a new channel too (made before the trace began). */
+static int chan_of(builder *b, const void *obj, int64_t cap, bool fresh)
 {
 	trace_model *m = b->m;
 	size_t i, ncap = (size_t)b->cap_chans;
@@ -211,7 +211,7 @@ static int chan_of(builder *b, const void *obj, int64_t cap)
 	i = ptr_hash(obj, b->cmap_cap);
 	while (b->cmap[i].obj && b->cmap[i].obj != obj)
 		i = (i + 1) & (b->cmap_cap - 1);
-	if (b->cmap[i].obj && m->chans[b->cmap[i].chan - 1].cap == cap)
+	if (b->cmap[i].obj && m->chans[b->cmap[i].chan - 1].cap == cap && !fresh)
 		return b->cmap[i].chan;
 	if (!GROW(b, m->chans, ncap, (size_t)m->nchans + 1))
 		return 0;
@@ -375,7 +375,7 @@ static void on_op(builder *b, tr_gor *g, const trace_rec *e, int64_t ts)
 	op->aux = e->aux;
 	if (e->op == CHL_OP_SEND || e->op == CHL_OP_RECV || e->op == CHL_OP_CLOSE ||
 	    e->op == CHL_OP_SELECT)
-		op->chan = chan_of(b, e->obj, e->b);
+		op->chan = chan_of(b, e->obj, e->b, false);
 	if (g->after_block && g->block_span >= 0) {
 		tr_span *s = &g->spans[g->block_span];
 
@@ -544,6 +544,9 @@ static void on_event(builder *b, const trace_rec *e)
 		break;
 	case CHL_OP_TIMER:
 		add_mark(b, e, ts, "timer fired", NULL, 0);
+		break;
+	case CHL_OP_MAKE:
+		chan_of(b, e->obj, e->b, true);
 		break;
 	case CHL_OP_PANIC:
 		if (g) {

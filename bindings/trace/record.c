@@ -104,7 +104,7 @@ static const char *keep(chunk *c, const char *s, size_t len)
  * for them if it can be helped - the others make the spare chunk early. */
 static bool under_lock(chl_op op)
 {
-	return op == CHL_OP_READY || op == CHL_OP_WAIT || op == CHL_OP_PARK;
+	return op == CHL_OP_READY || op == CHL_OP_WAIT || op == CHL_OP_PARK || op == CHL_OP_MAKE;
 }
 
 static void sink(const chl_event *ev, void *ud)

@@ -13,7 +13,7 @@
  * Cost of an event: a copy of it and of its two texts (where, detail),
  * no lock - the hook calls sinks under primitives' locks.  The next chunk
  * is allocated ahead, by an event that comes without a lock (not READY,
- * WAIT or PARK), so that those that may hold one only copy.  Past the
+ * WAIT, PARK or MAKE), so that those that may hold one only copy.  Past the
  * event budget recording stops (the trace says it was cut short).
  *
  * Times: chl_now() in nanoseconds; in a deterministic run, where the
