@@ -46,6 +46,8 @@ INTERP_SRC := $(wildcard bindings/interp/*.c)
 INTERP_OBJ := $(INTERP_SRC:%.c=$(BUILD)/%.o)
 INTERP_LUA := $(wildcard bindings/interp/*.lua)
 INTERP_GEN := $(INTERP_LUA:bindings/interp/%.lua=$(BUILD)/gen/%_lua.h)
+TRACE_HTML := $(wildcard bindings/trace/*.html)
+TRACE_GEN  := $(TRACE_HTML:bindings/trace/%.html=$(BUILD)/gen/%_html.h)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BTEST_SRC := $(wildcard tests/bind/test_*.c)
@@ -77,7 +79,7 @@ $(BUILD)/core/%.o: core/%.c
 
 # The interpreter's objects include the embedded Lua (order-only: the
 # compiler's .d files track the real dependency after the first build).
-$(BUILD)/bindings/%.o: bindings/%.c | $(INTERP_GEN)
+$(BUILD)/bindings/%.o: bindings/%.c | $(INTERP_GEN) $(TRACE_GEN)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(BIND_INC) -c $< -o $@
 
@@ -90,6 +92,11 @@ $(LIB): $(CORE_OBJ)
 $(BUILD)/gen/%_lua.h: bindings/interp/%.lua scripts/embed.lua
 	@mkdir -p $(dir $@)
 	lua5.4 scripts/embed.lua chl_$*_lua $< > $@.tmp && mv $@.tmp $@
+
+# The trace's HTML timeline page, the same way (bindings/trace/html.h).
+$(BUILD)/gen/%_html.h: bindings/trace/%.html scripts/embed.lua
+	@mkdir -p $(dir $@)
+	lua5.4 scripts/embed.lua chl_$*_html $< > $@.tmp && mv $@.tmp $@
 
 $(EXE): $(INTERP_OBJ) $(BIND_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -rdynamic -o $@ $^ $(LUA_EXE_LIBS) -lm -ldl

@@ -30,6 +30,7 @@
 
 #include "chan.h"
 #include "check.h"
+#include "hook.h"
 #include "lock.h"
 #include "refcount.h"
 
@@ -128,6 +129,14 @@ chl_chan *chl_chan_new(size_t elem_size, size_t cap)
 	atomic_init(&c->closed, false);
 	c->sendq.head = c->sendq.tail = NULL;
 	c->recvq.head = c->recvq.tail = NULL;
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_MAKE;
+		ev.obj = c;
+		ev.b = (int64_t)cap;
+		chl_hook_emit(&ev);
+	}
 	return c;
 }
 

@@ -44,6 +44,10 @@ typedef enum chl_op {
 	CHL_OP_SIGNAL,       /* signal.raise */
 	CHL_OP_GOSCHED,
 	CHL_OP_PANIC,        /* detail: the message */
+	CHL_OP_WAIT,         /* g is about to park (what: the reason, where:
+	                        its line; flow: the value it waits to send) */
+	CHL_OP_MAKE,         /* a channel was made (obj; b: its capacity): its
+	                        address may be an older channel's, freed */
 	CHL_OP_COUNT_
 } chl_op;
 

@@ -918,6 +918,17 @@ static void run_task(struct worker *w, chl_task *t, bool inherit)
 	}
 }
 
+/* The READY event of t (hook.h); out of line, so that task_ready's fast
+ * path pays only the branch. */
+static __attribute__((noinline, cold)) void emit_ready(chl_task *t)
+{
+	chl_event ev = { 0 };
+
+	ev.op = CHL_OP_READY;
+	ev.peer = t->id;
+	chl_hook_emit(&ev);
+}
+
 /* p->ready of every task: make it runnable.  Called by the one claimer of
  * its park (waiter.h), with at most primitive locks held. */
 static void task_ready(chl_parker *p)
@@ -927,6 +938,11 @@ static void task_ready(chl_parker *p)
 	struct worker *w;
 	int st = atomic_load(&t->state);
 
+	/* Reported before the state changes, so that every wake is seen
+	 * (also one that comes during commit) and its time falls between
+	 * t's park and t's next run. */
+	if (CHL_HOOK_ON())
+		emit_ready(t);
 	for (;;) {
 		chl_assert(st == T_PARKED || st == T_PARKING);
 		if (st == T_PARKED) {
@@ -937,13 +953,6 @@ static void task_ready(chl_parker *p)
 		}
 	}
 	run_inc(s);
-	if (CHL_HOOK_ON()) {
-		chl_event ev = { 0 };
-
-		ev.op = CHL_OP_READY;
-		ev.peer = t->id;
-		chl_hook_emit(&ev);
-	}
 	w = atomic_load_explicit(&tls_worker, memory_order_relaxed);
 	if (w && w->s == s && !w->blocked &&
 	    atomic_load_explicit(&tls_task, memory_order_relaxed))

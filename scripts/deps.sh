@@ -3,7 +3,7 @@
 # As root it uses apt-get; otherwise it prints the exact command to run.
 # With WITH_GO=1 it also wants Go (for `make bench`'s side-by-side table).
 # Optional packages (luarocks for the rockspec test, groff for the man
-# page test) are tried too; without them those tests skip, so failing to
+# page test, chromium for the trace timeline's browser test) are tried too; without them those tests skip, so failing to
 # install them fails nothing.
 set -e
 need=""
@@ -19,6 +19,8 @@ fi
 want=""
 command -v luarocks >/dev/null 2>&1 || want="$want luarocks"
 command -v groff >/dev/null 2>&1 || want="$want groff-base"
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+	want="$want chromium"
 [ -z "$need$want" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	if [ -n "$need" ]; then
@@ -29,7 +31,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	[ -n "$want" ] && [ -z "$need" ] && { apt-get update -qq >/dev/null 2>&1 || true; }
 	for p in $want; do
 		echo "deps: installing (optional) $p"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $p >/dev/null 2>&1 ||
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $p >/dev/null 2>&1 ||
 		echo "deps: could not install $p; the tests that use it will be skipped" >&2
 	done
 else

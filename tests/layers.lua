@@ -7,6 +7,7 @@
 --   1 bindings/value/    Lua values copied between states
 --   2 bindings/runtime/  runtime, goroutines, handles, reports
 --   3 bindings/api/      one file per Lua module
+--   3 bindings/trace/    --trace (fed by the hook; beside api/, neither uses the other)
 --   4 bindings/*.c, *.h  the module (module.c)
 --   5 bindings/interp/   the interpreter, and the generated *_lua.h it embeds
 -- A file may include its own layer or a lower one.  Why: the core is a C
@@ -16,7 +17,8 @@
 -- A quoted include resolves as the compiler's would (-iquote core -iquote
 -- bindings -iquote build/gen): the including file's folder first, then
 -- core/, then bindings/.  One that resolves nowhere is an error, unless it
--- is named *_lua.h (generated into build/gen, part of interp).  Angle
+-- is named *_lua.h (generated into build/gen, part of interp) or *_html.h
+-- (generated from bindings/trace/*.html, part of trace).  Angle
 -- includes matter only to the core's no-Lua rule.
 -- One line per violation, "file:line: include: rule", then "layers: N
 -- passed, M failed" (tests/run.sh reads it).  Checks: one per file (it sits
@@ -25,7 +27,7 @@
 
 local ROOT = arg[1] or (arg[0]:match("^(.*)/[^/]*$") or ".") .. "/.."
 
-local LAYER = { value = 1, runtime = 2, api = 3, interp = 5 }
+local LAYER = { value = 1, runtime = 2, api = 3, trace = 3, interp = 5 }
 local NAME = { [0] = "core", "value", "runtime", "api", "module", "interp" }
 local LUA_H = { ["lua.h"] = true, ["lauxlib.h"] = true, ["lualib.h"] = true,
                 ["luaconf.h"] = true, ["lua.hpp"] = true }
@@ -101,6 +103,8 @@ local function check(file, n, text, open, name)
     into = layer(to)
   elseif name:match("_lua%.h$") then
     into = 5
+  elseif name:match("_html%.h$") then   -- trace/'s embedded page
+    into = 3
   else
     return fail(file, n, text .. ": resolves nowhere in core/ or bindings/")
   end
@@ -128,7 +132,7 @@ for _, file in ipairs(files) do
   if layer(file) then
     passed = passed + 1
   else
-    fail(file, 1, ("in no layer: %s is not value/, runtime/, api/ or interp/")
+    fail(file, 1, ("in no layer: %s is not value/, runtime/, api/, trace/ or interp/")
       :format(file:match("^bindings/[^/]+/")))
   end
   local n = 0

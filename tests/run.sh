@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh - every test suite in order (the include layering of core/ and
 # bindings/, C tests of core/, Lua tests of the module, the lab
-# verification), one summary line at the end:
+# verification, the trace timeline in a browser), one summary line at the end:
 # "N passed, N failed".  Exits non-zero if anything failed.
 # BUILD names the build folder (build, build/tsan, build/asan).
 BUILD=${BUILD:-build}
@@ -52,6 +52,7 @@ if [ -x "$BUILD/chanlab" ]; then
 		[ -f "$t" ] && suite "$(basename "$t")" env CHANLAB="$BUILD/chanlab" "$BUILD/chanlab" "$t"
 	done
 	suite "labs" "$BUILD/chanlab" lab verify
+	suite "browser" env BUILD="$BUILD" CHANLAB="$BUILD/chanlab" tests/browser/run.sh
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

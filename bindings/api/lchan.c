@@ -129,7 +129,9 @@ static inline int send_finish(lua_State *L, chl_chan *c, chl_lua_val *v, int rc)
 		val_free(v);
 		return chl_lua_raise(L, rc);
 	}
-	return chl_lua_visible(L, &OP_SEND, c, 0);
+	if (CHL_VISIBLE_ON())
+		return chl_lua_visible_slow(L, &OP_SEND, c, 0, 1, chl_hook_on ? v->flow : 0);
+	return 0;
 }
 
 static int send_k(lua_State *L, int status, lua_KContext ctx)
@@ -178,7 +180,9 @@ static int l_chan_trysend(lua_State *L)
 	rc = chl_chan_try_send(c, &v);
 	if (rc == CHL_OK) {
 		lua_pushboolean(L, 1);
-		return chl_lua_visible(L, &OP_TRYSEND, c, 1);
+		if (CHL_VISIBLE_ON())
+			return chl_lua_visible_slow(L, &OP_TRYSEND, c, 1, 1, chl_hook_on ? v.flow : 0);
+		return 1;
 	}
 	val_free(&v);
 	if (rc == CHL_WOULDBLOCK) {
@@ -193,11 +197,15 @@ static int l_chan_trysend(lua_State *L)
 /* ctx: 0 = recv (v, ok), 1 = range iterator (v or nil) */
 static inline int recv_finish(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok, lua_KContext ctx)
 {
-	push_elem(L, c, v, ok);
-	if (ctx == 1)
-		return chl_lua_visible(L, &OP_RECV, c, 1);
-	lua_pushboolean(L, ok);
-	return chl_lua_visible(L, &OP_RECV, c, 2);
+	int nres = ctx == 1 ? 1 : 2;
+
+	push_elem(L, c, v, ok);   /* leaves v->flow */
+	if (ctx != 1)
+		lua_pushboolean(L, ok);
+	if (CHL_VISIBLE_ON())
+		return chl_lua_visible_slow(L, &OP_RECV, c, nres, ok,
+		                            chl_hook_on ? elem_flow(c, v, ok) : 0);
+	return nres;
 }
 
 static int recv_k(lua_State *L, int status, lua_KContext ctx)
@@ -241,9 +249,12 @@ static int l_chan_tryrecv(lua_State *L)
 		return chl_lua_visible(L, &OP_TRYRECV, c, 1);
 	}
 	lua_pushboolean(L, 1);
-	push_elem(L, c, &v, ok);
+	push_elem(L, c, &v, ok);   /* leaves v.flow */
 	lua_pushboolean(L, ok);
-	return chl_lua_visible(L, &OP_TRYRECV, c, 3);
+	if (CHL_VISIBLE_ON())
+		return chl_lua_visible_slow(L, &OP_TRYRECV, c, 3, ok,
+		                            chl_hook_on ? elem_flow(c, &v, ok) : 0);
+	return 3;
 }
 
 static int range_iter(lua_State *L)

@@ -31,8 +31,8 @@
 #include "refcount.h"
 #include "runtime/visible.h"
 
-static const chl_lua_op OP_GO = { CHL_OP_SYNC, "errgroup.Go", 0 };
-static const chl_lua_op OP_TRY_GO = { CHL_OP_SYNC, "errgroup.TryGo", -1 };
+static const chl_lua_op OP_GO = { CHL_OP_SYNC, "errgroup.Go", 2 };
+static const chl_lua_op OP_TRY_GO = { CHL_OP_SYNC, "errgroup.TryGo", 2 };
 static const chl_lua_op OP_WAIT = { CHL_OP_SYNC, "errgroup.Wait", -1 };
 
 typedef struct group {

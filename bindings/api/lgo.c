@@ -5,7 +5,7 @@
 #include "api/lgo.h"
 #include "runtime/visible.h"
 
-static const chl_lua_op OP_GO = { CHL_OP_SYNC, "go", 0 };
+static const chl_lua_op OP_GO = { CHL_OP_SYNC, "go", 1 };
 
 static int l_go(lua_State *L)
 {

@@ -10,6 +10,8 @@
 #include "runtime/visible.h"
 
 static const chl_lua_op OP_SELECT = { CHL_OP_SELECT, "select", 0 };
+static const chl_lua_op OP_SELECT_SEND = { CHL_OP_SELECT, "select send", 0 };
+static const chl_lua_op OP_SELECT_RECV = { CHL_OP_SELECT, "select receive", 0 };
 
 /* Scratch for a select: one userdata per state, kept in the registry and
  * reused (a select that does not park allocates nothing), and held at
@@ -155,6 +157,41 @@ static int run_k(lua_State *L, int status, lua_KContext ctx)
 	return sel_run(L, (sel *)ctx);
 }
 
+/* The decision point after a select (visible.h), with the event: the
+ * case that fired, its channel, and the value sent or received with its
+ * flow id.  In a deterministic run it may yield (to run_k). */
+static void sel_visible(lua_State *L, sel *s, int fired)
+{
+	const chl_lua_op *op = &OP_SELECT;
+	const void *obj = NULL;
+	const char *detail = NULL;
+	uint64_t flow = 0;
+	char buf[64];
+
+	if (fired >= 0) {
+		chl_select_case *sc = &s->cases[fired];
+
+		obj = sc->chan;
+		if (sc->dir == CHL_SELECT_SEND) {
+			op = &OP_SELECT_SEND;
+			if (chl_hook_on) {
+				flow = s->slots[fired].flow;
+				lua_getfield(L, s->at[fired], "value");
+				detail = chl_lua_preview(L, -1, buf, sizeof buf);
+				lua_pop(L, 1);
+			}
+		} else {
+			op = &OP_SELECT_RECV;
+			if (chl_hook_on) {
+				flow = elem_flow(sc->chan, &s->slots[fired], sc->ok);
+				detail = elem_preview(L, sc->chan, &s->slots[fired], sc->ok,
+				                      buf, sizeof buf);
+			}
+		}
+	}
+	chl_lua_visible_then(L, op, obj, fired + 1, flow, detail, (lua_KContext)s, run_k);
+}
+
 /* The select is decided: rc and fired say how.  Frees what no longer
  * travels, reports the choice (a decision point in a deterministic run),
  * then runs the chosen case. */
@@ -171,11 +208,8 @@ static int sel_finish(lua_State *L, sel *s, int rc, int fired)
 		sel_release(s, fired);
 	}
 	s->fired = fired;
-	if (__builtin_expect(chl_hook_on | chl_det_on, 0)) {
-		const void *obj = fired >= 0 ? (const void *)s->cases[fired].chan : NULL;
-
-		chl_lua_visible_then(L, &OP_SELECT, obj, fired + 1, (lua_KContext)s, run_k);
-	}
+	if (__builtin_expect(chl_hook_on | chl_det_on, 0))
+		sel_visible(L, s, fired);
 	return sel_run(L, s);
 }
 

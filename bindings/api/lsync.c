@@ -24,7 +24,7 @@
 static const chl_lua_op OP_WG_ADD = { CHL_OP_SYNC, "sync.WaitGroup.Add", 0 };
 static const chl_lua_op OP_WG_DONE = { CHL_OP_SYNC, "sync.WaitGroup.Done", 0 };
 static const chl_lua_op OP_WG_WAIT = { CHL_OP_SYNC, "sync.WaitGroup.Wait", 0 };
-static const chl_lua_op OP_WG_GO = { CHL_OP_SYNC, "sync.WaitGroup.Go", 0 };
+static const chl_lua_op OP_WG_GO = { CHL_OP_SYNC, "sync.WaitGroup.Go", 2 };
 static const chl_lua_op OP_LOCK = { CHL_OP_SYNC, "sync.Mutex.Lock", 0 };
 static const chl_lua_op OP_UNLOCK = { CHL_OP_SYNC, "sync.Mutex.Unlock", 0 };
 static const chl_lua_op OP_TRYLOCK = { CHL_OP_SYNC, "sync.Mutex.TryLock", -1 };

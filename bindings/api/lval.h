@@ -16,6 +16,7 @@
 
 #include "api/lchan.h"
 #include "runtime/limits.h"
+#include "runtime/visible.h"
 
 static inline void val_free(chl_lua_val *v)
 {
@@ -31,9 +32,12 @@ static inline void free_msg_elem(void *elem)
 	val_free(elem);
 }
 
-/* The value at idx as a channel element; raises if it cannot cross. */
+/* The value at idx as a channel element; raises if it cannot cross.
+ * With the hook on, the value gets a new flow id (hook.h). */
 static inline void val_encode(lua_State *L, int idx, chl_lua_val *v)
 {
+	if (CHL_HOOK_ON())
+		v->flow = chl_lua_flow_new();
 	switch (lua_type(L, idx)) {
 	case LUA_TNIL:
 	case LUA_TNONE:
@@ -58,7 +62,8 @@ static inline void val_encode(lua_State *L, int idx, chl_lua_val *v)
 	}
 }
 
-/* Push the value and take it out of v (a message is decoded and freed). */
+/* Push the value and take it out of v (a message is decoded and freed;
+ * v->flow stays). */
 static inline void val_push(lua_State *L, chl_lua_val *v)
 {
 	switch (v->kind) {
@@ -114,6 +119,34 @@ static inline void push_elem(lua_State *L, chl_chan *c, chl_lua_val *v, bool ok)
 	default:
 		lua_pushnil(L);
 	}
+}
+
+/* The flow id of a received element (hook.h): the sender's for a Lua
+ * value, 0 for what the core made (timer, signal) or for nothing. */
+static inline uint64_t elem_flow(chl_chan *c, const chl_lua_val *v, bool ok)
+{
+	return ok && chl_lua_chan_kind(c) == CHL_LUA_CHAN_MSG ? v->flow : 0;
+}
+
+/* A preview (visible.h) of the received element in *v, which stays as
+ * it is (a message is decoded and the copy dropped).  For the hook. */
+static inline const char *elem_preview(lua_State *L, chl_chan *c, const chl_lua_val *v,
+                                       bool ok, char *buf, size_t size)
+{
+	chl_lua_val copy = *v;
+	const char *s;
+
+	luaL_checkstack(L, 2, NULL);
+	if (ok && chl_lua_chan_kind(c) == CHL_LUA_CHAN_MSG && v->kind == CHL_VAL_MSG) {
+		if (!v->u.msg)
+			return "nil";
+		chl_msg_decode(L, v->u.msg);
+	} else {
+		push_elem(L, c, &copy, ok);   /* inline: nothing is taken */
+	}
+	s = chl_lua_preview(L, -1, buf, size);
+	lua_pop(L, 1);
+	return s;
 }
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * main.c - the `chanlab` interpreter.
  *
- *   chanlab [run] [--procs N] [--seed N ...] [--leaks[=fatal]] script.lua [args...]
+ *   chanlab [run] [--procs N] [--seed N ...] [--leaks[=fatal]] [--trace FILE]
+ *           [--sandbox ...] script.lua [args...]
  *   chanlab [--procs N] -e 'code'
  *   chanlab explore [options] script.lua [args...]   (explore.c)
  *   chanlab lab list | run N | verify [N] [--show]
@@ -16,6 +17,7 @@
  * --leaks=fatal, for goroutines leaked at the end).  Ctrl-\ (SIGQUIT)
  * prints every goroutine and exits 2, as in Go.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include "runtime/lazyenv.h"
 #include "runtime/report.h"
 #include "runtime/sigquit.h"
+#include "trace/trace.h"
 #include "lab_lua.h"
 #include "repl_lua.h"
 
@@ -59,6 +62,12 @@ static const char usage[] =
 	"  --steps K          pct: decisions expected per run (default 100)\n"
 	"  --schedule LIST    deterministic run replaying the choices LIST\n"
 	"                     (comma-separated, as `explore --strategy dfs` prints)\n"
+	"  --trace FILE       record every goroutine's life and write it at the end\n"
+	"                     (also on panic, deadlock, Ctrl-C): FILE.html is a\n"
+	"                     timeline page, any other name Chrome trace JSON for\n"
+	"                     ui.perfetto.dev or chrome://tracing\n"
+	"  --trace-summary    at the end, time running and blocked per goroutine\n"
+	"                     and the longest channel waits, on stderr\n"
 	"Limits, for untrusted scripts (past one: \"fatal error: ...\", exit 2):\n"
 	"  --sandbox          a restricted standard library (no files, processes,\n"
 	"                     C modules or binary chunks) and, unless given,\n"
@@ -76,7 +85,7 @@ static const char usage[] =
 	"Ctrl-\\ (SIGQUIT) prints every goroutine and exits 2.\n"
 	"Environment: CHANLAB_PROCS (worker threads, default: CPUs),\n"
 	"CHANLAB_PREEMPT=0 (no preemption), CHANLAB_SEED (as --seed),\n"
-	"CHANLAB_LABS (the labs folder).\n";
+	"CHANLAB_TRACE (as --trace), CHANLAB_LABS (the labs folder).\n";
 
 static _Noreturn void die_usage(const char *msg)
 {
@@ -208,6 +217,7 @@ typedef struct options {
 	chl_decide_config det;     /* with cfg.det = &det: a deterministic run */
 	int replay[4096];          /* --schedule's choices */
 	chl_limits lim;            /* --sandbox, --mem-limit ... (limitargs.h) */
+	chl_trace_config trace;    /* --trace FILE, --trace-summary */
 } options;
 
 /* A whole number option value, or a usage error. */
@@ -282,6 +292,22 @@ static bool det_option(int argc, char **argv, int *i, options *o)
 	return true;
 }
 
+/* --trace FILE, --trace=FILE, --trace-summary; true if argv[*i] was one. */
+static bool trace_option(int argc, char **argv, int *i, options *o)
+{
+	const char *a = argv[*i];
+
+	if (strcmp(a, "--trace") == 0 && *i + 1 < argc)
+		o->trace.path = argv[++*i];
+	else if (strncmp(a, "--trace=", 8) == 0)
+		o->trace.path = a + 8;
+	else if (strcmp(a, "--trace-summary") == 0)
+		o->trace.summary = true;
+	else
+		return false;
+	return true;
+}
+
 /* Parse argv into o; prints and exits for --help, --version and usage
  * errors. */
 static void parse_args(int argc, char **argv, options *o)
@@ -289,6 +315,7 @@ static void parse_args(int argc, char **argv, options *o)
 	int i = 1;
 
 	const char *seed = getenv("CHANLAB_SEED");
+	const char *trace = getenv("CHANLAB_TRACE");
 
 	chl_rt_config_from_env(&o->cfg);
 	o->cfg.detect_deadlock = true;
@@ -296,6 +323,8 @@ static void parse_args(int argc, char **argv, options *o)
 		o->det.seed = (uint64_t)number_arg("CHANLAB_SEED", seed, 0);
 		o->cfg.det = &o->det;
 	}
+	if (trace && *trace)
+		o->trace.path = trace;
 	if (i < argc && strcmp(argv[i], "run") == 0)
 		i++;
 	else if (i < argc && strcmp(argv[i], "lab") == 0) {
@@ -321,7 +350,7 @@ static void parse_args(int argc, char **argv, options *o)
 			o->leaks = LEAKS_REPORT;
 		} else if (strcmp(argv[i], "--leaks=fatal") == 0) {
 			o->leaks = LEAKS_FATAL;
-		} else if (det_option(argc, argv, &i, o)) {
+		} else if (det_option(argc, argv, &i, o) || trace_option(argc, argv, &i, o)) {
 			continue;
 		} else if (chl_limit_option(argc, argv, &i, &o->lim, die_usage)) {
 			continue;
@@ -359,6 +388,14 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 	if (!*rt) {
 		fputs("chanlab: cannot start the runtime (out of memory or threads)\n", stderr);
 		exit(1);
+	}
+	if ((o->trace.path || o->trace.summary) && !o->lab) {
+		o->trace.script = o->script ? o->script : o->code ? "(command line)" : "stdin";
+		if (chl_trace_start(&o->trace) != 0) {
+			fprintf(stderr, "chanlab: cannot write the trace %s: %s\n", o->trace.path,
+			        strerror(errno));
+			exit(1);
+		}
 	}
 	L = chl_goroutine_new_main(*rt, g);
 	if (!L) {
@@ -438,6 +475,8 @@ static _Noreturn void start_explored(int argc, char **argv, const chl_decide_con
 	parse_args(argc, argv, &o);
 	o.det = *det;
 	o.cfg.det = &o.det;
+	o.trace.path = NULL;       /* the explored runs write no trace */
+	o.trace.summary = false;
 	start(argc, argv, &o);
 }
 

@@ -2,6 +2,7 @@
  * report.c - panics and deadlock dumps (report.h).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,19 +10,58 @@
 
 #include <lauxlib.h>
 
+#include "hook.h"
 #include "runtime/dump.h"
 #include "runtime/limits.h"
 #include "runtime/report.h"
 
 static pthread_mutex_t exit_mu = PTHREAD_MUTEX_INITIALIZER;
 
+/* ---- the end of the process ---- */
+
+#define MAX_EXIT_FNS 4
+
+static chl_rt_exit_fn exit_fns[MAX_EXIT_FNS];
+static int nexit_fns;
+
+void chl_rt_on_exit(chl_rt_exit_fn fn)
+{
+	if (nexit_fns < MAX_EXIT_FNS)
+		exit_fns[nexit_fns++] = fn;
+}
+
+/* exit_mu held: it runs once. */
+static void run_exit_fns(int status, const char *why)
+{
+	for (int i = 0; i < nexit_fns; i++)
+		exit_fns[i](status, why);
+}
+
 _Noreturn void chl_rt_exit(int status)
 {
 	chl_limits_before_exit();   /* a limit passed meanwhile: its report */
 	pthread_mutex_lock(&exit_mu);   /* never unlocked: we are leaving */
+	run_exit_fns(status, NULL);
 	fflush(stdout);
 	fflush(stderr);
 	_exit(status);
+}
+
+_Noreturn void chl_rt_exit_signal(int signo)
+{
+	sigset_t set;
+
+	pthread_mutex_lock(&exit_mu);
+	run_exit_fns(128 + signo, signo == SIGINT ? "SIGINT" : signo == SIGTERM ?
+	             "SIGTERM" : "signal");
+	fflush(stdout);
+	fflush(stderr);
+	signal(signo, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, signo);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	raise(signo);
+	_exit(128 + signo);
 }
 
 static int tostring_protected(lua_State *L)
@@ -63,6 +103,16 @@ static _Noreturn void panic_print(const char *msg, const char *tb, uint64_t id,
 	fflush(stdout);
 	fprintf(stderr, "panic: %s\n\n", msg ? msg : "?");
 	chl_dump_goroutine(stderr, id, "running", tb, created);
+	fflush(stderr);
+	if (CHL_HOOK_ON()) {
+		chl_event ev = { 0 };
+
+		ev.op = CHL_OP_PANIC;
+		ev.g = id;
+		ev.detail = msg;
+		chl_hook_emit(&ev);
+	}
+	run_exit_fns(2, "panic");
 	fflush(stderr);
 	_exit(2);
 }
@@ -166,6 +216,8 @@ _Noreturn void chl_report_deadlock(chl_sched *s, void *ud)
 	}
 	if (d.n > DUMP_MAX)
 		fprintf(stderr, "\n... and %zu more goroutines\n", d.n - DUMP_MAX);
+	fflush(stderr);
+	run_exit_fns(2, "deadlock");
 	fflush(stderr);
 	_exit(2);
 }

@@ -18,6 +18,20 @@
 /* Serialise with the reports; flush stdout and stderr; _exit(status). */
 _Noreturn void chl_rt_exit(int status);
 
+/* A function to run when the process ends through chl_rt_exit, a panic,
+ * a deadlock or chl_rt_exit_signal: once, under the exit lock (no other
+ * report runs meanwhile), after the report is printed and before the
+ * streams are flushed.  why: NULL (chl_rt_exit), "panic", "deadlock",
+ * or the signal's name ("SIGINT").  It must not call back in here. */
+typedef void (*chl_rt_exit_fn)(int status, const char *why);
+
+/* Register fn (up to 4; startup only, before any goroutine runs). */
+void chl_rt_on_exit(chl_rt_exit_fn fn);
+
+/* End the process by signo's default action (Ctrl-C: SIGINT) after the
+ * exit functions ran; from a normal thread, never a signal handler. */
+_Noreturn void chl_rt_exit_signal(int signo);
+
 /* Print a Go-style panic for the error on top of L (in goroutine id) and
  * end the process with status 2. */
 _Noreturn void chl_rt_panic(lua_State *L, uint64_t id);

@@ -37,7 +37,8 @@
 #include "value/transfer.h"
 
 /* A Lua value as a channel element: nil, booleans and numbers travel
- * inline (no allocation), everything else as an encoded message. */
+ * inline (no allocation), everything else as an encoded message.  The
+ * flow id rides in what was padding, so the element stays 16 bytes. */
 enum { CHL_VAL_NIL, CHL_VAL_FALSE, CHL_VAL_TRUE, CHL_VAL_INT, CHL_VAL_NUM, CHL_VAL_MSG };
 typedef struct chl_lua_val {
 	union {
@@ -48,6 +49,8 @@ typedef struct chl_lua_val {
 		int signo;             /* a signal channel's element (core-made) */
 	} u;
 	int kind;                  /* CHL_VAL_*; for core-made channels unused */
+	uint32_t flow;             /* the send's flow id (hook.h) when the hook
+	                              is on; unset otherwise */
 } chl_lua_val;
 
 /* One blocking wait in progress: the parker it uses and scratch space. */
