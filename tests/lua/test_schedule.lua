@@ -217,7 +217,9 @@ print(v, string.format("%.3f", time.since(t0)))
   lu.assertEquals(err, "")
   lu.assertEquals(status, 0)
   lu.assertEquals(out, "3600.000\ncontext deadline exceeded\t3605.000\n3785.000\nafter\t3787.000\n")
-  lu.assertTrue(secs < 1, "took " .. secs .. " s of wall time")
+  -- an hour and more of virtual time: milliseconds here, a second or two
+  -- in a sanitizer build on a loaded machine; never the hour
+  lu.assertTrue(secs < 10, "took " .. secs .. " s of wall time")
 end
 
 function TestSchedule.testSignalRaiseIsDeliveredInOrder()
