@@ -122,33 +122,35 @@ void chl_thread_parker_destroy(chl_thread_parker *tp)
 	pthread_mutex_destroy(&tp->mu);
 }
 
+/* Each thread's own parker lives in its thread-local storage, so that
+ * blocking never allocates (and never fails for want of memory); the key
+ * only destroys it when the thread ends. */
 static pthread_key_t self_key;
 static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+static bool self_key_ok;
+static _Thread_local chl_thread_parker self_tp;
+static _Thread_local bool self_ready;
 
-static void self_free(void *tp)
+static void self_destroy(void *tp)
 {
 	chl_thread_parker_destroy(tp);
-	free(tp);
 }
 
 static void self_key_make(void)
 {
-	chl_assert(pthread_key_create(&self_key, self_free) == 0);
+	self_key_ok = pthread_key_create(&self_key, self_destroy) == 0;
 }
 
 chl_parker *chl_thread_parker_self(void)
 {
-	chl_thread_parker *tp;
-
-	pthread_once(&self_once, self_key_make);
-	tp = pthread_getspecific(self_key);
-	if (!tp) {
-		tp = malloc(sizeof *tp);
-		chl_assert(tp != NULL);
-		chl_thread_parker_init(tp);
-		pthread_setspecific(self_key, tp);
+	if (!self_ready) {
+		chl_thread_parker_init(&self_tp);
+		pthread_once(&self_once, self_key_make);
+		if (self_key_ok)       /* else never destroyed: a no-op on Linux */
+			pthread_setspecific(self_key, &self_tp);
+		self_ready = true;
 	}
-	return &tp->p;
+	return &self_tp.p;
 }
 
 /* How long a parking thread watches its token before it sleeps: a sleep

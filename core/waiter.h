@@ -166,7 +166,8 @@ void chl_parker_disarm(chl_parker *p);
 void chl_thread_parker_init(chl_thread_parker *tp);
 void chl_thread_parker_destroy(chl_thread_parker *tp);
 
-/* The calling thread's own parker (made on first use, freed at thread exit). */
+/* The calling thread's own parker (in its thread-local storage, made on
+ * first use, destroyed at thread exit).  Cannot fail. */
 chl_parker *chl_thread_parker_self(void);
 
 /* Step 2 for threads: commit (chl_parker_commit), then sleep until

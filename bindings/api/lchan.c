@@ -26,6 +26,8 @@ static const chl_lua_op OP_TRYRECV = { CHL_OP_RECV, "chan tryrecv", -1 };
 static const chl_lua_op OP_CLOSE = { CHL_OP_CLOSE, "chan close", 0 };
 static const chl_lua_op OP_LEN = { CHL_OP_SYNC, "chan len", 0 };
 
+_Thread_local chl_msg *chl_lua_decoding;
+
 /* ---- the handle type ---- */
 
 static int l_chan_tostring(lua_State *L);

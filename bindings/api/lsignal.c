@@ -129,6 +129,12 @@ static int l_raise(lua_State *L)
 	return chl_lua_visible(L, &OP_RAISE, NULL, 0);
 }
 
+static int push_sigstop(lua_State *L)
+{
+	chl_lua_push(L, &sigstop_type, lua_touserdata(L, 1));
+	return 1;
+}
+
 static int l_notify_context(lua_State *L)
 {
 	chl_ctx *parent = chl_lua_check_parent(L, 1);
@@ -149,8 +155,17 @@ static int l_notify_context(lua_State *L)
 	chl_ref_init(&s->refs);
 	atomic_init(&s->watch, watch);
 	s->ctx = chl_ctx_retain(ctx);
+	/* stop first, protected: out of memory, undo the watch too (the
+	 * push has released s); then the context (its push releases it) */
+	lua_pushcfunction(L, push_sigstop);
+	lua_pushlightuserdata(L, s);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		chl_signal_watch_stop(watch);
+		chl_ctx_release(ctx);
+		return lua_error(L);
+	}
 	chl_lua_push_ctx(L, ctx);
-	chl_lua_push(L, &sigstop_type, s);
+	lua_insert(L, -2);
 	return 2;
 }
 

@@ -18,6 +18,10 @@
 #include "runtime/limits.h"
 #include "runtime/visible.h"
 
+/* The message a receive is decoding on this thread (lchan.c): if the
+ * decode raises, it stays here until the next one frees it. */
+extern _Thread_local chl_msg *chl_lua_decoding;
+
 static inline void val_free(chl_lua_val *v)
 {
 	if (v->kind == CHL_VAL_MSG && v->u.msg) {
@@ -81,7 +85,12 @@ static inline void val_push(lua_State *L, chl_lua_val *v)
 			return;
 		}
 		chl_limits_uncharge_msg(m);
+		/* decode may raise (out of memory): the message waits in this
+		 * thread's slot, freed by the next decode here */
+		chl_msg_free(chl_lua_decoding);
+		chl_lua_decoding = m;
 		chl_msg_decode(L, m);
+		chl_lua_decoding = NULL;
 		chl_msg_free(m);
 		return;
 	}

@@ -168,13 +168,11 @@ static void set_arg(lua_State *L, char **argv, int argc, int script)
 	lua_setglobal(L, "arg");
 }
 
+/* In load_in (protected): a load that failed raises its message. */
 static void load_or_die(lua_State *L, int rc)
 {
-	if (rc != LUA_OK) {
-		const char *msg = lua_tostring(L, -1);
-		fprintf(stderr, "chanlab: %s\n", msg ? msg : "cannot load the script");
-		exit(1);
-	}
+	if (rc != LUA_OK)
+		lua_error(L);
 }
 
 /* The labs folder: $CHANLAB_LABS, ./labs, or beside the executable
@@ -378,6 +376,33 @@ static void parse_args(int argc, char **argv, options *o)
 	o->cfg.limits = &o->lim;
 }
 
+/* Protected, as lua.c's pmain (a state out of memory raises): the
+ * globals and `arg`. */
+static int set_up_state(lua_State *L)
+{
+	const options *o = lua_touserdata(L, 1);
+	char **argv = lua_touserdata(L, 2);
+	int argc = (int)lua_tointeger(L, 3);
+
+	lua_settop(L, 0);
+	set_globals(L, o->script_dir, o->lim.sandbox);
+	set_arg(L, argv, argc, o->first_arg - 1);
+	return 0;
+}
+
+/* Protected: push the script's arguments (its results). */
+static int push_args(lua_State *L)
+{
+	char **argv = lua_touserdata(L, 1);
+	int from = (int)lua_tointeger(L, 2), argc = (int)lua_tointeger(L, 3);
+
+	lua_settop(L, 0);
+	luaL_checkstack(L, argc - from, "too many arguments");
+	for (int i = from; i < argc; i++)
+		lua_pushstring(L, argv[i]);
+	return argc - from;
+}
+
 /* Start the runtime and make the main goroutine's state, with the API as
  * globals and `arg`; exits 1 when either cannot be made. */
 static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, goroutine **g)
@@ -402,8 +427,14 @@ static lua_State *set_up(int argc, char **argv, options *o, chl_rt **rt, gorouti
 		fputs("chanlab: not enough memory\n", stderr);
 		exit(1);
 	}
-	set_globals(L, o->script_dir, o->lim.sandbox);
-	set_arg(L, argv, argc, o->first_arg - 1);
+	lua_pushcfunction(L, set_up_state);
+	lua_pushlightuserdata(L, o);
+	lua_pushlightuserdata(L, argv);
+	lua_pushinteger(L, argc);
+	if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+		fprintf(stderr, "chanlab: %s\n", lua_tostring(L, -1));
+		exit(1);
+	}
 	return L;
 }
 
@@ -423,8 +454,8 @@ static void load_lab_runner(lua_State *L)
 }
 
 /* Push the main chunk: the lab runner, -e code, the script, the prompt
- * (a terminal and no script) or stdin.  Exits 1 when it does not load. */
-static void load_main(lua_State *L, const options *o)
+ * (a terminal and no script) or stdin; raises when it does not load. */
+static void load_chunk(lua_State *L, const options *o)
 {
 	const char *mode = o->lim.sandbox ? "t" : NULL;   /* no binary chunk */
 
@@ -440,13 +471,42 @@ static void load_main(lua_State *L, const options *o)
 		load_or_die(L, luaL_loadfilex(L, NULL, mode));
 }
 
+/* Protected: the state may run out of memory anywhere in the loading. */
+static int load_in(lua_State *L)
+{
+	const options *o = lua_touserdata(L, 1);
+
+	lua_settop(L, 0);
+	load_chunk(L, o);
+	return 1;
+}
+
+/* Push the main chunk (load_chunk); exits 1 when it does not load. */
+static void load_main(lua_State *L, const options *o)
+{
+	lua_pushcfunction(L, load_in);
+	lua_pushlightuserdata(L, (void *)o);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		const char *msg = lua_tostring(L, -1);
+
+		fprintf(stderr, "chanlab: %s\n", msg ? msg : "cannot load the script");
+		exit(1);
+	}
+}
+
 /* Run the chunk as goroutine 1 with the script's arguments.  Never
  * returns: the program ends in main_finish, a panic or a deadlock. */
 static _Noreturn void run(lua_State *L, int argc, char **argv, const options *o,
                           chl_rt *rt, goroutine *g)
 {
-	for (int i = o->first_arg; i < argc; i++)
-		lua_pushstring(L, argv[i]);
+	lua_pushcfunction(L, push_args);
+	lua_pushlightuserdata(L, argv);
+	lua_pushinteger(L, o->first_arg);
+	lua_pushinteger(L, argc);
+	if (lua_pcall(L, 3, LUA_MULTRET, 0) != LUA_OK) {
+		fprintf(stderr, "chanlab: %s\n", lua_tostring(L, -1));
+		exit(1);
+	}
 	g->hooks.finish = main_finish;
 	g->hooks.arg = (void *)(intptr_t)o->leaks;
 	chl_sigquit_install(rt);

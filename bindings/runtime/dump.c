@@ -8,6 +8,12 @@
 
 #include "runtime/dump.h"
 
+static int traceback_in(lua_State *T)
+{
+	luaL_traceback(T, lua_touserdata(T, 1), NULL, 0);
+	return 1;
+}
+
 char *chl_dump_traceback(lua_State *L1)
 {
 	lua_State *T = luaL_newstate();
@@ -16,11 +22,14 @@ char *chl_dump_traceback(lua_State *L1)
 
 	if (!T)
 		return NULL;
-	luaL_traceback(T, L1, NULL, 0);
-	tb = lua_tostring(T, -1);
-	nl = tb ? strchr(tb, '\n') : NULL;
-	if (nl)
-		out = strdup(nl + 1);
+	lua_pushcfunction(T, traceback_in);   /* protected: T may run out of memory */
+	lua_pushlightuserdata(T, L1);
+	if (lua_pcall(T, 1, 1, 0) == LUA_OK) {
+		tb = lua_tostring(T, -1);
+		nl = tb ? strchr(tb, '\n') : NULL;
+		if (nl)
+			out = strdup(nl + 1);
+	}
 	lua_close(T);
 	return out;
 }

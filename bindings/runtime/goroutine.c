@@ -34,11 +34,16 @@ uint64_t chl_lua_goid(lua_State *L)
 	return g ? g->task.id : 1;
 }
 
+/* Protected: a new state's globals (arg 2 true), then function and
+ * arguments (either may run out of memory). */
 static int decode_start(lua_State *L)
 {
 	const chl_msg *m = lua_touserdata(L, 1);
+	int fresh = lua_toboolean(L, 2);
 
 	lua_settop(L, 0);
+	if (fresh)
+		chl_lazyenv_install(L);
 	return chl_msg_decode(L, m);
 }
 
@@ -47,7 +52,7 @@ static int decode_start(lua_State *L)
 static int open_state(goroutine *g)
 {
 	lua_State *L = chl_state_pool_get(&g->mem);
-	int n;
+	int n, fresh = !L;
 
 	if (!L) {
 		g->mem.arena = chl_state_arena_new();
@@ -57,13 +62,13 @@ static int open_state(goroutine *g)
 			fputs("fatal error: out of memory creating a goroutine\n", stderr);
 			chl_rt_exit(2);
 		}
-		chl_lazyenv_install(L);
 		chl_preempt_watch(L);
 	}
 	g->L = L;
 	lua_pushcfunction(L, decode_start);
 	lua_pushlightuserdata(L, g->start);
-	if (lua_pcall(L, 1, LUA_MULTRET, 0) != LUA_OK) {
+	lua_pushboolean(L, fresh);
+	if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) {
 		if (chl_limits_pending(g))
 			chl_limits_report(L, g);
 		chl_rt_panic(L, g->task.id);
@@ -147,6 +152,7 @@ lua_State *chl_goroutine_new_main(chl_rt *rt, goroutine **out)
 		return NULL;
 	L = lua_newstate(chl_state_alloc, &g->mem);
 	if (!L) {
+		chl_limits_release(g);
 		free(g);
 		return NULL;
 	}
@@ -165,9 +171,9 @@ void chl_goroutine_spawn(chl_rt *rt, goroutine *g)
  * run it protected and release the spawner's hooks if a value cannot cross. */
 static int encode_start(lua_State *L)
 {
-	chl_msg **out = lua_touserdata(L, lua_upvalueindex(1));
+	chl_msg **out = lua_touserdata(L, 1);
 
-	*out = chl_msg_encode_as(L, 1, lua_gettop(L), "pass %s to go", "argument", 1);
+	*out = chl_msg_encode_as(L, 2, lua_gettop(L) - 1, "pass %s to go", "argument", 1);
 	return 0;
 }
 
@@ -188,11 +194,18 @@ void chl_lua_go(lua_State *L, int fn_idx, int nargs, const chl_go_hooks *hooks)
 	if (hooks) {
 		int i;
 
+		/* nothing before the pcall may raise: light values only,
+		 * and room for them checked (growing the stack allocates) */
+		if (!lua_checkstack(L, nargs + 3)) {
+			if (hooks->release)
+				hooks->release(hooks->arg);
+			chl_lua_nomem(L);
+		}
+		lua_pushcfunction(L, encode_start);
 		lua_pushlightuserdata(L, &m);
-		lua_pushcclosure(L, encode_start, 1);
 		for (i = 0; i <= nargs; i++)
 			lua_pushvalue(L, fn_idx + i);
-		if (lua_pcall(L, nargs + 1, 0, 0) != LUA_OK) {
+		if (lua_pcall(L, nargs + 2, 0, 0) != LUA_OK) {
 			if (hooks->release)
 				hooks->release(hooks->arg);
 			lua_error(L);

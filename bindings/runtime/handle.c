@@ -112,7 +112,10 @@ static void push_metatable(lua_State *L, const chl_lua_type *t)
 	if (lua_rawgetp(L, LUA_REGISTRYINDEX, t) != LUA_TNIL)
 		return;
 	lua_pop(L, 1);
-	if (luaL_newmetatable(L, t->h.tname)) {
+	/* Filled even when it exists by name: a first try that ran out of
+	 * memory half-way left it registered but incomplete. */
+	luaL_newmetatable(L, t->h.tname);
+	{
 		/* One table is both the metatable and the method table; its
 		 * methods come in on first use (resolve_method). */
 		if (t->methods) {
@@ -132,14 +135,30 @@ static void push_metatable(lua_State *L, const chl_lua_type *t)
 	lua_rawsetp(L, LUA_REGISTRYINDEX, t);
 }
 
+/* Protected (chl_lua_push): the metatable, then the userdata. */
+static int push_in(lua_State *L)
+{
+	const chl_lua_type *t = lua_touserdata(L, 1);
+	handle *h;
+
+	push_metatable(L, t);
+	h = lua_newuserdatauv(L, sizeof *h, 0);
+	h->obj = lua_touserdata(L, 2);
+	h->t = t;
+	lua_insert(L, -2);
+	lua_setmetatable(L, -2);
+	return 1;
+}
+
 void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj)
 {
-	handle *h = lua_newuserdatauv(L, sizeof *h, 0);
-
-	h->obj = obj;
-	h->t = t;
-	push_metatable(L, t);
-	lua_setmetatable(L, -2);
+	lua_pushcfunction(L, push_in);
+	lua_pushlightuserdata(L, (void *)t);
+	lua_pushlightuserdata(L, obj);
+	if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+		t->h.release(obj);     /* the reference was ours to keep */
+		lua_error(L);
+	}
 }
 
 /* Is the value at idx a handle of type t?  Every handle is a full

@@ -51,8 +51,8 @@ void chl_lua_handle_push(lua_State *L, const chl_handle_type *t, void *obj);
 	{ { (tname), chl_lua_handle_get, (retain), (release),               \
 	    chl_lua_handle_push }, (methods), (metamethods), (reach) }
 
-/* Push a new userdata for obj, taking over one reference.  Raises (Lua's
- * memory error) only before it owns the reference. */
+/* Push a new userdata for obj, taking over one reference.  Out of memory
+ * it releases that reference and raises Lua's memory error. */
 void chl_lua_push(lua_State *L, const chl_lua_type *t, void *obj);
 /* The object behind the handle at idx; raises "bad argument" otherwise. */
 void *chl_lua_check(lua_State *L, int idx, const chl_lua_type *t);

@@ -15,18 +15,33 @@ typedef struct pooled {
 static _Thread_local pooled pool[POOL_MAX];
 static _Thread_local int npool;
 
+static int reset_env(lua_State *L)
+{
+	chl_lazyenv_reset(L);
+	return 0;
+}
+
+static void close_state(lua_State *L, chl_state_mem *m)
+{
+	lua_close(L);   /* frees every block, through m */
+	chl_arena_free(m->arena);
+	m->arena = NULL;
+}
+
 void chl_state_pool_put(lua_State *L, chl_state_mem *m)
 {
 	if (npool == POOL_MAX || lua_status(L) != LUA_OK) {
-		lua_close(L);   /* frees every block, through m */
-		chl_arena_free(m->arena);
-		m->arena = NULL;
+		close_state(L, m);
 		return;
 	}
 	lua_settop(L, 0);
 	lua_sethook(L, NULL, 0, 0);
 	chl_preempt_watch(L);
-	chl_lazyenv_reset(L);
+	lua_pushcfunction(L, reset_env);   /* new globals may not fit */
+	if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+		close_state(L, m);
+		return;
+	}
 	lua_gc(L, LUA_GCCOLLECT);
 	pool[npool].L = L;
 	pool[npool].mem = *m;

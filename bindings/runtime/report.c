@@ -74,26 +74,32 @@ static int tostring_protected(lua_State *L)
  * through __tostring when they have one. */
 static char *error_text(lua_State *L)
 {
+	static char other[80];      /* one report gets through: used once */
 	const char *s;
+	char *out;
 
-	if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
-		return strdup(lua_tostring(L, -1));
+	/* a string as it is; nothing here may raise (no pcall around it) */
+	if (lua_type(L, -1) == LUA_TSTRING) {
+		s = lua_tostring(L, -1);
+		return (out = strdup(s)) ? out : (char *)s;
+	}
+	if (lua_type(L, -1) == LUA_TNUMBER) {
+		if (lua_isinteger(L, -1))
+			snprintf(other, sizeof other, LUA_INTEGER_FMT, lua_tointeger(L, -1));
+		else
+			snprintf(other, sizeof other, LUA_NUMBER_FMT, lua_tonumber(L, -1));
+		return other;
+	}
 	if (luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL) {
 		lua_pop(L, 1);
 		lua_pushcfunction(L, tostring_protected);
 		lua_pushvalue(L, -2);
-		if (lua_pcall(L, 1, 1, 0) == LUA_OK && (s = lua_tostring(L, -1))) {
-			char *out = strdup(s);
-			lua_pop(L, 1);
-			return out;
-		}
+		if (lua_pcall(L, 1, 1, 0) == LUA_OK && (s = lua_tostring(L, -1)))
+			return (out = strdup(s)) ? out : (char *)s;   /* s stays on the stack */
 		lua_pop(L, 1);
 	}
-	{
-		char buf[80];
-		snprintf(buf, sizeof buf, "(error object is a %s value)", luaL_typename(L, -1));
-		return strdup(buf);
-	}
+	snprintf(other, sizeof other, "(error object is a %s value)", luaL_typename(L, -1));
+	return other;
 }
 
 static _Noreturn void panic_print(const char *msg, const char *tb, uint64_t id,

@@ -316,12 +316,8 @@ static int sb_require(lua_State *L)
 static lua_CFunction real_find, real_match, real_gmatch, real_gsub;
 static pthread_once_t string_once = PTHREAD_ONCE_INIT;
 
-static void collect_string(void)
+static int collect_string_in(lua_State *T)
 {
-	lua_State *T = luaL_newstate();
-
-	if (!T)
-		return;
 	luaL_requiref(T, "string", luaopen_string, 0);
 	lua_getfield(T, -1, "find");
 	real_find = lua_tocfunction(T, -1);
@@ -331,6 +327,19 @@ static void collect_string(void)
 	real_gmatch = lua_tocfunction(T, -1);
 	lua_getfield(T, -4, "gsub");
 	real_gsub = lua_tocfunction(T, -1);
+	return 0;
+}
+
+/* Out of memory: the four stay unwrapped (the lines are seen less). */
+static void collect_string(void)
+{
+	lua_State *T = luaL_newstate();
+
+	if (!T)
+		return;
+	lua_pushcfunction(T, collect_string_in);
+	if (lua_pcall(T, 0, 0, 0) != LUA_OK)
+		real_find = NULL;
 	lua_close(T);
 }
 

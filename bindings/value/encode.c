@@ -1024,7 +1024,10 @@ static void enc_raise(encoder *e, const char *what, const char *root)
 			 CHL_MSG_MAXDEPTH, root, dots, path);
 		break;
 	case E_STACK:
-		snprintf(msg, sizeof msg, "cannot %s: stack overflow (at %s%s%s)",
+		/* nesting is capped far below Lua's stack limit: a stack
+		 * that cannot grow is almost always memory */
+		snprintf(msg, sizeof msg,
+			 "cannot %s: stack overflow or not enough memory (at %s%s%s)",
 			 w, root, dots, path);
 		break;
 	default:
@@ -1051,7 +1054,7 @@ chl_msg *chl_msg_encode_as(lua_State *L, int idx, int n, const char *what,
 	}
 
 	if (!lua_checkstack(L, 8))
-		luaL_error(L, "stack overflow");
+		luaL_error(L, "stack overflow or not enough memory");
 	encoder *e = enc_acquire(L);
 	int base = lua_gettop(L);       /* the encoder is at base */
 	if (++e->gen == 0 || e->slots == NULL) {   /* wrapped: clear for real */

@@ -37,8 +37,8 @@ struct chl_handle_type {
 	void (*retain)(void *obj);            /* +1 reference; any thread */
 	void (*release)(void *obj);           /* -1 reference; any thread */
 	/* Push a new userdata of this type for obj, taking over one reference
-	 * (decode has just retained it).  Allocate the userdata before storing
-	 * obj: if the allocation raises, that reference is lost. */
+	 * (decode has just retained it).  If it raises (out of memory) it
+	 * must release that reference first. */
 	void (*push)(lua_State *L, const chl_handle_type *t, void *obj);
 };
 

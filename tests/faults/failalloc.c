@@ -9,6 +9,10 @@
  *
  *   CHANLAB_FAIL_AT=N      the N-th call (1-based) returns NULL (ENOMEM);
  *                          0 or unset: none fails
+ *   CHANLAB_FAIL_RUN=K     and so do the K-1 calls after it (default 1;
+ *                          0: every call from the N-th on).  K = 2 also
+ *                          fails the retry Lua makes after its emergency
+ *                          collection, so the failure reaches the caller
  *   CHANLAB_FAIL_COUNT=1   at exit, print "failalloc: N allocations" on
  *                          stderr (how many points a run can fail at)
  *
@@ -41,6 +45,7 @@ int __lsan_do_recoverable_leak_check(void);
 #endif
 
 static long fail_at = -1;          /* -1: not read yet */
+static long fail_run = 1;
 static atomic_long calls;
 static int report;
 
@@ -48,9 +53,11 @@ static void read_env(void)
 {
 	const char *at = getenv("CHANLAB_FAIL_AT");
 	const char *count = getenv("CHANLAB_FAIL_COUNT");
+	const char *run = getenv("CHANLAB_FAIL_RUN");
 
 	report = count && *count == '1';
 	fail_at = at ? atol(at) : 0;
+	fail_run = run ? atol(run) : 1;
 }
 
 /* Print the count at a normal exit too (the C suites). */
@@ -73,7 +80,7 @@ static int fails(void)
 
 	if (fail_at < 0)
 		read_env();
-	if (n == fail_at) {
+	if (fail_at > 0 && n >= fail_at && (fail_run == 0 || n < fail_at + fail_run)) {
 		errno = ENOMEM;
 		return 1;
 	}

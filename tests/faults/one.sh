@@ -28,7 +28,7 @@ elif [ "$kind" = lua ] && [ $rc -ne 0 ]; then
 fi
 if [ -n "$why" ]; then
 	echo "FAIL $n $why"
-	[ -n "$FAULT_LOGS" ] && cp "$out" "$FAULT_LOGS/$kind.$(basename "$1").$n"
+	[ -n "$FAULT_LOGS" ] && cp "$out" "$FAULT_LOGS/$kind.$(basename "$1").${CHANLAB_FAIL_RUN:-1}.$n"
 else
 	echo "ok $n"
 fi

@@ -44,14 +44,23 @@ program() {
 	fail=$(grep -c "^FAIL" "$results")
 	total_ok=$((total_ok + ok))
 	total_fail=$((total_fail + fail))
-	printf "%-26s %7d allocations, every %4d: %6d points, %d failed (%d s)\n" \
+	printf "%-34s %7d allocations, every %4d: %6d points, %d failed (%d s)\n" \
 		"$name" "$count" "$step" $((ok + fail)) "$fail" $(($(date +%s) - start))
 	grep "^FAIL" "$results" | sort -k2 -n | head -5 | sed 's/^/    /'
 }
 
-program "workload --seed 1" lua "$BUILD/chanlab" run --seed 1 "$DIR/workload.lua"
-program "workload --procs 2" lua "$BUILD/chanlab" run --procs 2 "$DIR/workload.lua"
-program "sandboxed workload" lua "$BUILD/chanlab" run --sandbox --procs 2 "$DIR/workload.lua"
+# The workload three ways, each with one failing allocation, with two in a
+# row (Lua's retry after its emergency collection fails too, so the
+# error reaches the bindings), and with every allocation failing from N on
+# (the program must still end cleanly).
+for run in 1 2 0; do
+	export CHANLAB_FAIL_RUN=$run
+	case $run in 1) what="1 fails" ;; 2) what="2 fail" ;; 0) what="all fail" ;; esac
+	program "workload --seed 1, $what" lua "$BUILD/chanlab" run --seed 1 "$DIR/workload.lua"
+	program "workload --procs 2, $what" lua "$BUILD/chanlab" run --procs 2 "$DIR/workload.lua"
+	program "sandboxed, $what" lua "$BUILD/chanlab" run --sandbox --procs 2 "$DIR/workload.lua"
+done
+export CHANLAB_FAIL_RUN=1
 for t in "$BUILD"/tests/test_*; do
 	case "$t" in *.d) continue ;; esac
 	[ -x "$t" ] && program "$(basename "$t")" c "$t"
