@@ -23,47 +23,47 @@ typedef struct out {
 /* Start an event object: the comma before it, ph, pid, tid, ts. */
 static void ev_begin(out *o, char ph, int pid, int64_t tid, int64_t ts)
 {
-	fputs(o->first ? "\n{\"ph\":\"" : ",\n{\"ph\":\"", o->f);
+	fputs_unlocked(o->first ? "\n{\"ph\":\"" : ",\n{\"ph\":\"", o->f);
 	o->first = false;
-	putc(ph, o->f);
-	fputs(pid == PID_PROGRAM ? "\",\"pid\":1,\"tid\":" : "\",\"pid\":2,\"tid\":", o->f);
+	putc_unlocked(ph, o->f);
+	fputs_unlocked(pid == PID_PROGRAM ? "\",\"pid\":1,\"tid\":" : "\",\"pid\":2,\"tid\":", o->f);
 	json_int(o->f, tid);
-	fputs(",\"ts\":", o->f);
+	fputs_unlocked(",\"ts\":", o->f);
 	json_us(o->f, ts);
 }
 
 static void meta(out *o, int pid, int64_t tid, const char *name, const char *value,
                  int64_t sort)
 {
-	fputs(o->first ? "\n" : ",\n", o->f);
+	fputs_unlocked(o->first ? "\n" : ",\n", o->f);
 	o->first = false;
 	fprintf(o->f, "{\"ph\":\"M\",\"pid\":%d,\"tid\":%" PRId64 ",\"name\":\"%s\",\"args\":{",
 	        pid, tid, name);
 	if (value) {
-		fputs("\"name\":", o->f);
+		fputs_unlocked("\"name\":", o->f);
 		json_str(o->f, value);
 	} else {
 		fprintf(o->f, "\"sort_index\":%" PRId64, sort);
 	}
-	fputs("}}", o->f);
+	fputs_unlocked("}}", o->f);
 }
 
 static void arg_str(out *o, bool *first, const char *key, const char *v)
 {
 	if (!v)
 		return;
-	fputs(*first ? "\"" : ",\"", o->f);
-	fputs(key, o->f);
-	fputs("\":", o->f);
+	fputs_unlocked(*first ? "\"" : ",\"", o->f);
+	fputs_unlocked(key, o->f);
+	fputs_unlocked("\":", o->f);
 	json_str(o->f, v);
 	*first = false;
 }
 
 static void arg_int(out *o, bool *first, const char *key, int64_t v)
 {
-	fputs(*first ? "\"" : ",\"", o->f);
-	fputs(key, o->f);
-	fputs("\":", o->f);
+	fputs_unlocked(*first ? "\"" : ",\"", o->f);
+	fputs_unlocked(key, o->f);
+	fputs_unlocked("\":", o->f);
 	json_int(o->f, v);
 	*first = false;
 }
@@ -72,9 +72,9 @@ static void arg_int(out *o, bool *first, const char *key, int64_t v)
 static void binds(out *o, uint64_t out_id, uint64_t in_id)
 {
 	if (out_id || in_id) {
-		fputs(",\"bind_id\":", o->f);
+		fputs_unlocked(",\"bind_id\":", o->f);
 		json_int(o->f, (int64_t)(out_id ? out_id : in_id));
-		fputs(out_id ? ",\"flow_out\":true" : ",\"flow_in\":true", o->f);
+		fputs_unlocked(out_id ? ",\"flow_out\":true" : ",\"flow_in\":true", o->f);
 	}
 }
 
@@ -90,16 +90,16 @@ static void span(out *o, const tr_gor *g, const tr_span *s)
 	char why[64];
 
 	ev_begin(o, 'X', PID_PROGRAM, (int64_t)g->id, s->start);
-	fputs(",\"dur\":", o->f);
+	fputs_unlocked(",\"dur\":", o->f);
 	json_us(o->f, s->end - s->start);
-	fputs(",\"name\":", o->f);
+	fputs_unlocked(",\"name\":", o->f);
 	json_str(o->f, s->kind == TR_RUN ? "running" : s->kind == TR_RUNNABLE ? "runnable" :
 	         s->reason ? s->reason : "blocked");
 	fprintf(o->f, ",\"cat\":\"%s\"", s->kind == TR_RUN ? "running" :
 	        s->kind == TR_RUNNABLE ? "runnable" : "blocked");
 	/* One of the two: a slice carries one flow (chrome.h). */
 	binds(o, s->bind_out, s->bind_out ? 0 : s->bind_in);
-	fputs(",\"args\":{", o->f);
+	fputs_unlocked(",\"args\":{", o->f);
 	if (s->kind == TR_RUN) {
 		arg_int(o, &first, "worker", s->worker);
 	} else if (s->kind == TR_RUNNABLE) {
@@ -116,7 +116,7 @@ static void span(out *o, const tr_gor *g, const tr_span *s)
 	}
 	if (s->open)
 		arg_str(o, &first, "state", "still so when the trace ended");
-	fputs("}}", o->f);
+	fputs_unlocked("}}", o->f);
 }
 
 static void instant(out *o, int pid, int64_t tid, int64_t ts, const char *name,
@@ -127,11 +127,11 @@ static void instant(out *o, int pid, int64_t tid, int64_t ts, const char *name,
 	ev_begin(o, 'i', pid, tid, ts);
 	fprintf(o->f, ",\"s\":\"%c\",\"name\":", tid ? 't' : 'g');
 	json_str(o->f, name);
-	fputs(",\"cat\":\"event\",\"args\":{", o->f);
+	fputs_unlocked(",\"cat\":\"event\",\"args\":{", o->f);
 	arg_str(o, &first, k1, v1);
 	if (k2)
 		arg_str(o, &first, k2, v2);
-	fputs("}}", o->f);
+	fputs_unlocked("}}", o->f);
 }
 
 static void op(out *o, const tr_gor *g, const tr_op *p)
@@ -142,13 +142,13 @@ static void op(out *o, const tr_gor *g, const tr_op *p)
 
 	trace_op_label(m, p, label, sizeof label);
 	ev_begin(o, 'X', PID_PROGRAM, (int64_t)g->id, p->ts);
-	fputs(",\"dur\":", o->f);
+	fputs_unlocked(",\"dur\":", o->f);
 	json_us(o->f, p->end - p->ts);
-	fputs(",\"name\":", o->f);
+	fputs_unlocked(",\"name\":", o->f);
 	json_str(o->f, label);
-	fputs(",\"cat\":\"op\"", o->f);
+	fputs_unlocked(",\"cat\":\"op\"", o->f);
 	binds(o, p->bind_out, p->bind_out ? 0 : p->bind_in);
-	fputs(",\"args\":{", o->f);
+	fputs_unlocked(",\"args\":{", o->f);
 	arg_str(o, &first, p->count > 1 ? "first at" : "line", p->where);
 	if (p->count > 1)
 		arg_int(o, &first, "count", p->count);
@@ -163,12 +163,12 @@ static void op(out *o, const tr_gor *g, const tr_op *p)
 	if (p->op == CHL_OP_RECV || (p->op == CHL_OP_SELECT && p->what &&
 	                             strcmp(p->what, "select receive") == 0))
 		fprintf(o->f, "%s\"ok\":%s", first ? "" : ",", p->aux ? "true" : "false");
-	fputs("}}", o->f);
+	fputs_unlocked("}}", o->f);
 	if (p->op == CHL_OP_CLOSE || p->op == CHL_OP_CANCEL)
 		instant(o, PID_PROGRAM, (int64_t)g->id, p->ts, label, "line", p->where, NULL, NULL);
 	if (p->chan && p->cap > 0 && p->op != CHL_OP_CLOSE) {
 		ev_begin(o, 'C', PID_PROGRAM, PID_PROGRAM, p->ts);
-		fputs(",\"name\":", o->f);
+		fputs_unlocked(",\"name\":", o->f);
 		json_str(o->f, chan_name(m, p->chan));
 		fprintf(o->f, ",\"args\":{\"len\":%" PRId64 "}}", p->len);
 	}
@@ -243,9 +243,9 @@ static void workers(out *o)
 			start = w[i].end;
 		w[i].start = start;
 		ev_begin(o, 'X', PID_RUNTIME, TID_WORKER + w[i].worker, start);
-		fputs(",\"dur\":", o->f);
+		fputs_unlocked(",\"dur\":", o->f);
 		json_us(o->f, w[i].end - start);
-		fputs(",\"name\":", o->f);
+		fputs_unlocked(",\"name\":", o->f);
 		json_str(o->f, w[i].g->name);
 		fprintf(o->f, ",\"cat\":\"running\",\"args\":{\"goroutine\":%" PRIu64 "}}", w[i].g->id);
 	}
@@ -308,7 +308,7 @@ int trace_write_chrome(FILE *f, const trace_model *m)
 {
 	out o = { f, m, true };
 
-	fputs("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"chanlab " CHANLAB_VERSION
+	fputs_unlocked("{\"displayTimeUnit\":\"ns\",\"otherData\":{\"producer\":\"chanlab " CHANLAB_VERSION
 	      "\",\"script\":", f);
 	json_str(f, m->script);
 	if (m->deterministic)
@@ -322,6 +322,6 @@ int trace_write_chrome(FILE *f, const trace_model *m)
 		goroutine(&o, m->gs[i]);
 	workers(&o);
 	marks(&o);
-	fputs("\n]}\n", f);
+	fputs_unlocked("\n]}\n", f);
 	return ferror(f) ? -1 : 0;
 }

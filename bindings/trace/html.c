@@ -23,7 +23,7 @@ static void span(FILE *f, const tr_span *s)
 {
 	fprintf(f, "[%" PRId64 ",%" PRId64 ",%d,", s->start, s->end, s->kind);
 	json_str(f, s->kind == TR_RUN ? NULL : s->reason);
-	putc(',', f);
+	putc_unlocked(',', f);
 	json_str(f, s->where);
 	fprintf(f, ",%d,%d,%" PRIu64 ",%d]", s->chan, s->open, s->by,
 	        s->kind == TR_RUN ? s->worker : -1);
@@ -35,9 +35,9 @@ static void op(FILE *f, const trace_model *m, const tr_op *p)
 
 	fprintf(f, "[%" PRId64 ",", p->ts);
 	json_str(f, trace_op_label(m, p, label, sizeof label));
-	putc(',', f);
+	putc_unlocked(',', f);
 	json_str(f, p->where);
-	putc(',', f);
+	putc_unlocked(',', f);
 	json_str(f, p->detail);
 	fprintf(f, ",%d,%d,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 "]", p->chan, p->op,
 	        p->len, p->cap, p->end, p->count);
@@ -55,28 +55,28 @@ static void goroutine(FILE *f, const trace_model *m, const tr_gor *g)
 	        g->parent, g->start, g->end, g->t_run, g->t_runnable, g->t_blocked);
 	for (int i = 0; i < g->nblocked; i++) {
 		if (i)
-			putc(',', f);
+			putc_unlocked(',', f);
 		json_str(f, g->blocked[i].reason);
 		fprintf(f, ":%" PRId64, g->blocked[i].ns);
 	}
-	fputs("},\n\"sp\":[", f);
+	fputs_unlocked("},\n\"sp\":[", f);
 	for (size_t i = 0; i < g->nspans; i++) {
 		if (i)
-			putc(',', f);
+			putc_unlocked(',', f);
 		span(f, &g->spans[i]);
 	}
-	fputs("],\n\"op\":[", f);
+	fputs_unlocked("],\n\"op\":[", f);
 	for (size_t i = 0; i < g->nops; i++) {
 		if (i)
-			putc(',', f);
+			putc_unlocked(',', f);
 		op(f, m, &g->ops[i]);
 	}
-	fputs("]}", f);
+	fputs_unlocked("]}", f);
 }
 
 static void data(FILE *f, const trace_model *m)
 {
-	fputs("{\"producer\":\"chanlab " CHANLAB_VERSION "\"", f);
+	fputs_unlocked("{\"producer\":\"chanlab " CHANLAB_VERSION "\"", f);
 	key_str(f, "script", m->script);
 	fprintf(f, ",\"end\":%" PRId64 ",\"det\":%s,\"seed\":%" PRIu64 ",\"status\":%d",
 	        m->end, m->deterministic ? "true" : "false", m->seed, m->status);
@@ -85,10 +85,10 @@ static void data(FILE *f, const trace_model *m)
 	        m->cut ? "true" : "false", m->nevents, m->nworkers);
 	for (size_t i = 0; i < m->ngs; i++) {
 		if (i)
-			fputs(",\n", f);
+			fputs_unlocked(",\n", f);
 		goroutine(f, m, m->gs[i]);
 	}
-	fputs("],\n\"chans\":[", f);
+	fputs_unlocked("],\n\"chans\":[", f);
 	for (int i = 0; i < m->nchans; i++) {
 		const tr_chan *c = &m->chans[i];
 
@@ -98,9 +98,9 @@ static void data(FILE *f, const trace_model *m)
 		        ",\"waits\":%" PRId64 ",\"wait\":%" PRId64 ",\"max\":%" PRId64,
 		        c->cap, c->sends, c->recvs, c->waits, c->wait_ns, c->wait_max);
 		key_str(f, "at", c->wait_max_where);
-		putc('}', f);
+		putc_unlocked('}', f);
 	}
-	fputs("],\n\"flows\":[", f);
+	fputs_unlocked("],\n\"flows\":[", f);
 	for (size_t i = 0; i < m->nflows; i++) {
 		const tr_flow *w = &m->flows[i];
 
@@ -109,17 +109,17 @@ static void data(FILE *f, const trace_model *m)
 		json_str(f, w->label);
 		fprintf(f, ",%d]", w->chan);
 	}
-	fputs("],\n\"marks\":[", f);
+	fputs_unlocked("],\n\"marks\":[", f);
 	for (size_t i = 0; i < m->nmarks; i++) {
 		const tr_mark *k = &m->marks[i];
 
 		fprintf(f, "%s[%" PRId64 ",", i ? "," : "", k->ts);
 		json_str(f, k->name);
-		putc(',', f);
+		putc_unlocked(',', f);
 		json_str(f, k->detail);
 		fprintf(f, ",%" PRIu64 "]", k->g);
 	}
-	fputs("]}", f);
+	fputs_unlocked("]}", f);
 }
 
 int trace_write_html(FILE *f, const trace_model *m)
@@ -129,8 +129,8 @@ int trace_write_html(FILE *f, const trace_model *m)
 
 	if (!mark)
 		return -1;
-	fwrite(page, 1, (size_t)(mark - page), f);
+	fwrite_unlocked(page, 1, (size_t)(mark - page), f);
 	data(f, m);
-	fputs(mark + strlen(DATA_MARK), f);
+	fputs_unlocked(mark + strlen(DATA_MARK), f);
 	return ferror(f) ? -1 : 0;
 }

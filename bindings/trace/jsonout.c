@@ -48,10 +48,10 @@ void json_str(FILE *f, const char *str)
 	const unsigned char *s = (const unsigned char *)str;
 
 	if (!s) {
-		fputs("null", f);
+		fputs_unlocked("null", f);
 		return;
 	}
-	putc('"', f);
+	putc_unlocked('"', f);
 	while (*s) {
 		const unsigned char *run = s;
 		int n;
@@ -59,14 +59,14 @@ void json_str(FILE *f, const char *str)
 		while (plain(*s))
 			s++;
 		if (s > run)
-			fwrite(run, 1, (size_t)(s - run), f);
+			fwrite_unlocked(run, 1, (size_t)(s - run), f);
 		if (!*s)
 			break;
 		switch (*s) {
-		case '"':  fputs("\\\"", f); s++; continue;
-		case '\\': fputs("\\\\", f); s++; continue;
-		case '\n': fputs("\\n", f); s++; continue;
-		case '\t': fputs("\\t", f); s++; continue;
+		case '"':  fputs_unlocked("\\\"", f); s++; continue;
+		case '\\': fputs_unlocked("\\\\", f); s++; continue;
+		case '\n': fputs_unlocked("\\n", f); s++; continue;
+		case '\t': fputs_unlocked("\\t", f); s++; continue;
 		case '<': case '>': case '&':
 			fprintf(f, "\\u%04x", *s++);
 			continue;
@@ -76,14 +76,14 @@ void json_str(FILE *f, const char *str)
 		if (*s < 0x20) {
 			fprintf(f, "\\u%04x", *s++);
 		} else if ((n = utf8_len(s)) == 0) {
-			fputs("\\ufffd", f);
+			fputs_unlocked("\\ufffd", f);
 			s++;
 		} else {
-			fwrite(s, 1, (size_t)n, f);
+			fwrite_unlocked(s, 1, (size_t)n, f);
 			s += n;
 		}
 	}
-	putc('"', f);
+	putc_unlocked('"', f);
 }
 
 void json_int(FILE *f, int64_t v)
@@ -97,7 +97,7 @@ void json_int(FILE *f, int64_t v)
 	while ((u /= 10) != 0);
 	if (v < 0)
 		*--p = '-';
-	fputs(p, f);
+	fputs_unlocked(p, f);
 }
 
 void json_us(FILE *f, int64_t ns)
@@ -106,7 +106,7 @@ void json_us(FILE *f, int64_t ns)
 	int r;
 
 	if (ns < 0) {
-		putc('-', f);
+		putc_unlocked('-', f);
 		ns = -ns;
 	}
 	json_int(f, ns / 1000);
@@ -116,5 +116,5 @@ void json_us(FILE *f, int64_t ns)
 	frac[2] = (char)('0' + r / 10 % 10);
 	frac[3] = (char)('0' + r % 10);
 	frac[4] = '\0';
-	fputs(frac, f);
+	fputs_unlocked(frac, f);
 }

@@ -2,7 +2,8 @@
  * jsonout.h - writing JSON values to a stdio stream, for the trace's
  * files.  Strings are escaped so that any byte string makes valid JSON
  * (invalid UTF-8 becomes U+FFFD) that is also safe inside an HTML
- * <script> element ('<', '>' and '&' escaped).
+ * <script> element ('<', '>' and '&' escaped).  The stream is the
+ * writer's alone: the *_unlocked stdio calls are used (glibc).
  */
 #ifndef CHL_TRACE_JSONOUT_H
 #define CHL_TRACE_JSONOUT_H
