@@ -52,6 +52,11 @@ CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 BTEST_SRC := $(wildcard tests/bind/test_*.c)
 CTEST_BIN += $(BTEST_SRC:tests/bind/%.c=$(BUILD)/tests/%)
+# The fuzz targets, built two ways: replayed over their corpus by a plain
+# main (tests/fuzz/replay.c) in every build, run by libFuzzer in `make fuzz`.
+FUZZ_SRC  := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+CTEST_BIN += $(FUZZ_NAMES:%=$(BUILD)/tests/test_fuzz_%)
 CBENCH_SRC := $(wildcard scripts/bench/c/*.c)
 CBENCH_BIN := $(CBENCH_SRC:scripts/bench/c/%.c=$(BUILD)/bench/%)
 
@@ -117,6 +122,11 @@ $(BUILD)/tests/%: tests/bind/%.c $(BIND_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(BIND_INC) -o $@ $< \
 		$(BIND_OBJ) $(LIB) $(LUA_LIBS) $(CMOCKA_LIBS) -lm -ldl
+
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(BIND_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(BIND_INC) -DFUZZ_CORPUS='"tests/fuzz/corpus/$*"' -o $@ \
+		$< tests/fuzz/replay.c $(BIND_OBJ) $(LIB) $(LUA_LIBS) -lm -ldl
 
 $(BUILD)/bench/%: scripts/bench/c/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -196,6 +206,23 @@ $(EXE) $(CTEST_BIN): $(FAULT_OBJ)
 LUA_EXE_LIBS += $(FAULT_WRAP)
 CMOCKA_LIBS += $(FAULT_OBJ) $(FAULT_WRAP)
 endif
+
+# libFuzzer: the objects built with clang and coverage, each target linked
+# with -fsanitize=fuzzer and Lua's archive; run from a copy of its corpus
+# so that what it finds stays in the build folder (FUZZ_KEEP=1 merges the
+# new inputs into tests/fuzz/corpus).
+FUZZ_SAN := -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BIND_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer $(BIND_INC) -o $@ $< $(BIND_OBJ) $(LIB) \
+		$(LUA_EXE_LIBS) -lm -ldl
+
+fuzz: deps
+	@command -v clang >/dev/null || { echo "make fuzz: needs clang (apt-get install clang)"; exit 1; }
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT="-O1 -g" SAN="$(FUZZ_SAN)" \
+		$(FUZZ_NAMES:%=build/fuzz/fuzz/fuzz_%)
+	@BUILD=build/fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-60} tests/fuzz/run.sh $(FUZZ_NAMES)
 
 faults: deps
 	@$(MAKE) --no-print-directory BUILD=build/faults OPT="-O1 -g" SAN="$(ASAN_SAN)" FAULTS=1 all
