@@ -145,14 +145,18 @@ labs: deps
 	@$(EXE) lab verify --show
 
 # Sanitizer builds run every lab under 10 seeds instead of 100
-# (test_schedule.lua): a sanitized run is 10 to 30 times slower.
+# (test_schedule.lua) and the soak for 10 s instead of 60, its memory
+# reported but not judged (their allocators hold freed memory back): a
+# sanitized run is 10 to 30 times slower.
 tsan:
-	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} $(MAKE) --no-print-directory \
+	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} CHANLAB_SOAK_SECONDS=$${CHANLAB_SOAK_SECONDS:-10} \
+	CHANLAB_SOAK_MEMORY=report $(MAKE) --no-print-directory \
 		BUILD=build/tsan OPT="-O1 -g" \
 		SAN="-fsanitize=thread -fno-omit-frame-pointer" test
 
 asan:
-	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} $(MAKE) --no-print-directory \
+	@CHANLAB_TEST_SEEDS=$${CHANLAB_TEST_SEEDS:-10} CHANLAB_SOAK_SECONDS=$${CHANLAB_SOAK_SECONDS:-10} \
+	CHANLAB_SOAK_MEMORY=report $(MAKE) --no-print-directory \
 		BUILD=build/asan OPT="-O1 -g" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" test
 
@@ -186,16 +190,20 @@ clean:
 #                 a sanitizer, leak, or end without saying "not enough
 #                 memory".  FAULT_STRIDE=k runs every k-th N only.
 #   make fuzz     build/fuzz (clang, libFuzzer + ASan/UBSan): each target
-#                 for FUZZ_SECONDS (default 60); corpus in tests/fuzz/corpus
+#                 (tests/fuzz/fuzz_*.c) for FUZZ_SECONDS (default 60);
+#                 corpus in tests/fuzz/corpus, FUZZ_KEEP=1 adds the finds
 #   make soak     8 producers x 8 consumers for SOAK_SECONDS (default 600)
-# make test runs a sample of each (tests/faults/sample.sh, the soak for
-# 60 s or CHANLAB_SOAK_SECONDS).
+# make test replays each fuzz corpus (build/tests/test_fuzz_*) and runs
+# the soak for 60 s (CHANLAB_SOAK_SECONDS).
 
 FAULT_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=strdup,--wrap=_exit
 FAULT_OBJ = $(BUILD)/tests/faults/failalloc.o
 ASAN_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 
 .PHONY: faults fuzz soak
+
+soak: all
+	@CHANLAB_SOAK_SECONDS=$${SOAK_SECONDS:-600} $(EXE) tests/soak/soak.lua
 
 $(BUILD)/tests/faults/failalloc.o: tests/faults/failalloc.c
 	@mkdir -p $(dir $@)

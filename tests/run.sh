@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh - every test suite in order (the include layering of core/ and
-# bindings/, C tests of core/, Lua tests of the module, the lab
-# verification, the trace timeline in a browser), one summary line at the end:
+# bindings/, C tests of core/ and bindings/, the fuzz corpora replayed,
+# Lua tests of the module, the lab verification, the soak for
+# CHANLAB_SOAK_SECONDS (default 60), the trace timeline in a browser), one summary line at the end:
 # "N passed, N failed".  Exits non-zero if anything failed.
 # BUILD names the build folder (build, build/tsan, build/asan).
 BUILD=${BUILD:-build}
@@ -52,6 +53,8 @@ if [ -x "$BUILD/chanlab" ]; then
 		[ -f "$t" ] && suite "$(basename "$t")" env CHANLAB="$BUILD/chanlab" "$BUILD/chanlab" "$t"
 	done
 	suite "labs" "$BUILD/chanlab" lab verify
+	suite "soak" env CHANLAB_SOAK_SECONDS="${CHANLAB_SOAK_SECONDS:-60}" \
+		"$BUILD/chanlab" tests/soak/soak.lua
 	suite "browser" env BUILD="$BUILD" CHANLAB="$BUILD/chanlab" tests/browser/run.sh
 fi
 echo "$passed passed, $failed failed"

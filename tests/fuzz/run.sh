@@ -15,11 +15,15 @@ SECONDS_EACH=${FUZZ_SECONDS:-60}
 JOBS=${FUZZ_JOBS:-1}
 DIR=$(dirname "$0")
 status=0
+if [ "$SECONDS_EACH" -le 0 ]; then
+	echo "fuzz: FUZZ_SECONDS=$SECONDS_EACH, nothing run (the targets are built)"
+	exit 0
+fi
 mkdir -p "$BUILD/crashes"
 for name in "$@"; do
 	bin="$BUILD/fuzz/fuzz_$name"
 	work="$BUILD/corpus/$name"
-	log="$BUILD/fuzz_$name.log"
+	log="$BUILD/fuzz_$name.$$.log"
 	mkdir -p "$work" "$DIR/corpus/$name"
 	if [ "$JOBS" -gt 1 ]; then
 		par="-fork=$JOBS"
@@ -27,7 +31,7 @@ for name in "$@"; do
 		par=
 	fi
 	# shellcheck disable=SC2086
-	"$bin" $par -max_total_time="$SECONDS_EACH" -print_final_stats=1 \
+	"$bin" $par -max_total_time="$SECONDS_EACH" -timeout=60 -print_final_stats=1 \
 		-artifact_prefix="$BUILD/crashes/$name-" $FUZZ_ARGS \
 		"$work" "$DIR/corpus/$name" >"$log" 2>&1
 	rc=$?
