@@ -9,6 +9,9 @@
 #   make tsan     the tests under ThreadSanitizer   (build/tsan)
 #   make asan     the tests under Address+UB Sanitizer (build/asan)
 #   make bench    benchmarks, chanlab beside Go; never fails
+#   make faults   fault injection: every allocation made to fail in turn
+#   make fuzz     the libFuzzer targets for FUZZ_SECONDS each (needs clang)
+#   make soak     the producer/consumer soak for SOAK_SECONDS (default 600)
 #   make install  public headers, library, module, interpreter, pkg-config under PREFIX
 #
 # Sources: core/ (C, no Lua) -> build/libchanlab.a; bindings/ (every

@@ -387,6 +387,7 @@ typedef struct matching {
 	const void *tagged[MAX_VALUES + 1];   /* tag -> L2's object */
 	void *up1[256], *up2[256];            /* upvalue ids, pairwise */
 	int nup;
+	int roots2, nroots2;                  /* L2's graph: its roots' indices */
 } matching;
 
 static bool same(matching *m, int i1, int i2);
@@ -474,9 +475,6 @@ static bool find_tagged(lua_State *L, int idx, lua_Integer tag, int seen)
 	return false;
 }
 
-/* Roots of the graph in L2, for counterpart(): set by same_values. */
-static int roots2_at, nroots2;
-
 /* Push L2's counterpart of L1's tagged object at k1 (to look it up as a
  * key); false when L2's graph has no object with its tag. */
 static bool counterpart(matching *m, int k1)
@@ -488,8 +486,8 @@ static bool counterpart(matching *m, int k1)
 		fail("an untagged object used as a key");
 	lua_newtable(m->L2);
 	seen = lua_gettop(m->L2);
-	for (int r = 0; r < nroots2; r++)
-		if (find_tagged(m->L2, roots2_at + r, tag, seen)) {
+	for (int r = 0; r < m->nroots2; r++)
+		if (find_tagged(m->L2, m->roots2 + r, tag, seen)) {
 			lua_remove(m->L2, seen);
 			return true;
 		}
@@ -721,8 +719,8 @@ static bool same_values(lua_State *L1, int first1, lua_State *L2, int first2, in
 	memset(&m, 0, sizeof m);
 	m.L1 = L1;
 	m.L2 = L2;
-	roots2_at = first2;
-	nroots2 = n;
+	m.roots2 = first2;
+	m.nroots2 = n;
 	for (int i = 0; i < n; i++)
 		if (!same(&m, first1 + i, first2 + i))
 			return false;
