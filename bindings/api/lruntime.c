@@ -118,6 +118,35 @@ static void push_leaks(lua_State *L, const chl_leaks *lk)
 	}
 }
 
+/* Push the text at (ptr, len) of the pair given as light userdata; run
+ * protected, so that its C owner can free it even when Lua has no room
+ * for the copy. */
+typedef struct text_ref {
+	const char *s;
+	size_t len;
+} text_ref;
+
+static int push_text_protected(lua_State *L)
+{
+	const text_ref *t = lua_touserdata(L, 1);
+
+	lua_pushlstring(L, t->s, t->len);
+	return 1;
+}
+
+/* Push the text (protected) and free it; raises the push's error after. */
+static int push_and_free(lua_State *L, char *s, size_t len)
+{
+	text_ref t = { s ? s : "", s ? len : 0 };
+	int rc;
+
+	lua_pushcfunction(L, push_text_protected);
+	lua_pushlightuserdata(L, &t);
+	rc = lua_pcall(L, 1, 1, 0);
+	free(s);
+	return rc == LUA_OK ? 1 : lua_error(L);
+}
+
 /* Runs protected, so that lk is freed whatever the table costs. */
 static int push_leaks_protected(lua_State *L)
 {
@@ -175,9 +204,7 @@ static int l_stack(lua_State *L)
 		free(tb);
 	}
 	fclose(f);
-	lua_pushlstring(L, text ? text : "", text ? size : 0);
-	free(text);
-	return 1;
+	return push_and_free(L, text, size);
 }
 
 /* runtime.seed(): the seed of a deterministic run, nil otherwise. */

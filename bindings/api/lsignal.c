@@ -91,6 +91,7 @@ static int l_notify(lua_State *L)
 {
 	int signos[MAX_SIGNALS], n, i, rc;
 	chl_chan *c = chl_lua_test_chan(L, 1);
+	bool made = false;
 
 	if (c) {
 		if (chl_lua_chan_kind(c) != CHL_LUA_CHAN_SIGNAL)
@@ -103,11 +104,18 @@ static int l_notify(lua_State *L)
 		if (!c)
 			return chl_lua_nomem(L);
 		chl_lua_push_chan_kind(L, c, CHL_LUA_CHAN_SIGNAL);
+		made = true;
 	}
 	for (i = 0; i < n; i++) {
 		rc = chl_signal_notify(c, signos[i]);
-		if (rc != CHL_OK)
+		if (rc != CHL_OK) {
+			/* a channel made here is lost to the script: its signals
+			 * must not stay caught (one given keeps the ones it has,
+			 * as each call to Go's signal.Notify adds to the last) */
+			if (made)
+				chl_signal_stop(c);
 			return chl_lua_raise(L, rc);
+		}
 	}
 	return 1;
 }
@@ -132,6 +140,12 @@ static int l_raise(lua_State *L)
 static int push_sigstop(lua_State *L)
 {
 	chl_lua_push(L, &sigstop_type, lua_touserdata(L, 1));
+	return 1;
+}
+
+static int push_ctx(lua_State *L)
+{
+	chl_lua_push_ctx(L, lua_touserdata(L, 1));
 	return 1;
 }
 
@@ -164,7 +178,16 @@ static int l_notify_context(lua_State *L)
 		chl_ctx_release(ctx);
 		return lua_error(L);
 	}
-	chl_lua_push_ctx(L, ctx);
+	lua_pushcfunction(L, push_ctx);
+	lua_pushlightuserdata(L, ctx);
+	if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+		/* s is the stop function's now, which the script never gets */
+		chl_signal_watch *w = atomic_exchange(&s->watch, NULL);
+
+		if (w)
+			chl_signal_watch_stop(w);
+		return lua_error(L);
+	}
 	lua_insert(L, -2);
 	return 2;
 }

@@ -1057,8 +1057,8 @@ int chl_leaks_at_exit(lua_State *L, bool fatal)
 	if (rc != CHL_OK)
 		fputs("leak check failed: not enough memory\n", stderr);
 	chl_leaks_print(&lk, stderr);
-	if (fatal && lk.n > 0)
-		status = 2;
+	if (fatal && (lk.n > 0 || rc != CHL_OK))
+		status = 2;       /* --leaks=fatal: a check that could not run fails */
 	chl_leaks_free(&lk);
 	return status;
 }

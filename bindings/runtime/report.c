@@ -64,8 +64,13 @@ _Noreturn void chl_rt_exit_signal(int signo)
 	_exit(128 + signo);
 }
 
+/* A value with a metatable: its __tostring, else the "(error object is
+ * a ... value)" below. */
 static int tostring_protected(lua_State *L)
 {
+	if (!luaL_getmetafield(L, 1, "__tostring"))
+		return 0;
+	lua_pop(L, 1);
 	luaL_tolstring(L, 1, NULL);
 	return 1;
 }
@@ -90,7 +95,9 @@ static char *error_text(lua_State *L)
 			snprintf(other, sizeof other, LUA_NUMBER_FMT, lua_tonumber(L, -1));
 		return other;
 	}
-	if (luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL) {
+	/* __tostring, looked up inside the pcall too: the look-up pushes
+	 * its name, which may need memory this state no longer has */
+	if (lua_getmetatable(L, -1)) {
 		lua_pop(L, 1);
 		lua_pushcfunction(L, tostring_protected);
 		lua_pushvalue(L, -2);

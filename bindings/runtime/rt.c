@@ -47,6 +47,10 @@ static chl_rt *rt_new(const chl_rt_config *cfg)
 		return NULL;
 	rt->cfg = *cfg;
 	rt->cfg.script_dir = cfg->script_dir ? strdup(cfg->script_dir) : NULL;
+	if (cfg->script_dir && !rt->cfg.script_dir) {
+		free(rt);
+		return NULL;
+	}
 	if (cfg->det) {
 		/* before the scheduler's threads exist: they read both */
 		chl_decide_init(cfg->det);

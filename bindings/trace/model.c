@@ -726,6 +726,15 @@ static void finish_gors(builder *b)
 	}
 }
 
+static void gor_free(tr_gor *g)
+{
+	free(g->spans);
+	free(g->ops);
+	free(g->blocked);
+	free(g->pending);
+	free(g);
+}
+
 trace_model *trace_model_build(trace_rec **ev, size_t n, bool cut,
                                const trace_run_info *info)
 {
@@ -755,7 +764,7 @@ trace_model *trace_model_build(trace_rec **ev, size_t n, bool cut,
 			if (m->gs)
 				m->gs[ngs++] = b.by_id[id];
 			else
-				free(b.by_id[id]);   /* out of memory: only the record */
+				gor_free(b.by_id[id]);   /* out of memory */
 		}
 	m->ngs = ngs;
 	if (!b.oom)
@@ -776,15 +785,8 @@ void trace_model_free(trace_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->ngs; i++) {
-		tr_gor *g = m->gs[i];
-
-		free(g->spans);
-		free(g->ops);
-		free(g->blocked);
-		free(g->pending);
-		free(g);
-	}
+	for (size_t i = 0; i < m->ngs; i++)
+		gor_free(m->gs[i]);
 	free(m->gs);
 	free(m->chans);
 	free(m->flows);
