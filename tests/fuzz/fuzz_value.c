@@ -5,7 +5,7 @@
  * The fuzzer's bytes are a small program (build_graph) that builds values
  * in state A: integers and floats of every kind (nan, -0.0, inf,
  * math.mininteger, raw bits), strings with zeros, tables with cycles and
- * shared references (also as keys), closures whose upvalues are any of
+ * shared references (also as keys), arrays (runs of numbers), closures whose upvalues are any of
  * these and may be shared between closures, handles, standard library
  * functions, the globals table, and now and then a value that cannot cross
  * (a coroutine, a light userdata).  The last few values are encoded as
@@ -348,6 +348,31 @@ static void push_handle(program *pg)
 	fake_push(A, &fake_type, o);
 }
 
+/* t[#t + 1] = v, a run of them: arrays (the encoder packs runs of
+ * numbers, the decoder builds flat array parts). */
+static void append(program *pg)
+{
+	int t = pick(pg), count = 1 + (int)(byte(&pg->r) % 80), v = pick(pg);
+
+	lua_rawgeti(A, 1, t);
+	lua_pushglobaltable(A);
+	if (lua_type(A, -2) != LUA_TTABLE || lua_rawequal(A, -1, -2)) {
+		lua_pop(A, 2);
+		return;
+	}
+	lua_pop(A, 1);
+	for (int i = 0; i < count; i++) {
+		if (byte(&pg->r) & 1)
+			lua_rawgeti(A, 1, v);               /* the same value again */
+		else if (byte(&pg->r) & 1)
+			lua_pushinteger(A, (lua_Integer)byte(&pg->r) - 128);
+		else
+			lua_pushnumber(A, (double)byte(&pg->r) / 8);
+		lua_rawseti(A, -2, (lua_Integer)lua_rawlen(A, -2) + 1);
+	}
+	lua_pop(A, 1);
+}
+
 static void build_graph(program *pg)
 {
 	for (int ops = 0; ops < MAX_OPS && pg->r.p < pg->r.end; ops++) {
@@ -362,7 +387,8 @@ static void build_graph(program *pg)
 		case 3: case 4: push_number(pg); keep(pg); break;
 		case 5: case 6: push_string(pg); keep(pg); break;
 		case 7: push_table(pg); keep(pg); break;
-		case 8: case 9: set_field(pg); break;
+		case 8: set_field(pg); break;
+		case 9: append(pg); break;
 		case 10: push_closures(pg); break;
 		case 11: push_handle(pg); keep(pg); break;
 		case 12: push_library_function(pg); keep(pg); break;
