@@ -9,7 +9,7 @@
 #             and a suite whose tests all passed must not leak.
 kind=$1; n=$2; shift 2
 out=$(mktemp)
-CHANLAB_FAIL_AT=$n timeout 60 "$@" >"$out" 2>&1
+CHANLAB_FAIL_AT=$n timeout "${FAULT_TIMEOUT:-60}" "$@" >"$out" 2>&1
 rc=$?
 why=
 if [ $rc -eq 124 ]; then why="hang"
