@@ -65,7 +65,9 @@ static void contended_increments_are_exact(void **state)
 	pthread_t th[NTHREADS];
 
 	(void)state;
-	chl_wg_add(t.start, NTHREADS);
+	assert_non_null(t.m);
+	assert_non_null(t.start);
+	assert_int_equal(chl_wg_add(t.start, NTHREADS), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
 		th[i] = spawn(incr_thread, &t);
 	for (int i = 0; i < NTHREADS; i++)
@@ -86,6 +88,7 @@ static void unlock_of_unlocked_is_a_code_and_mutex_stays_usable(void **state)
 	chl_mutex *m = chl_mutex_new();
 
 	(void)state;
+	assert_non_null(m);
 	assert_int_equal(chl_mutex_unlock(m), CHL_UNLOCK_UNLOCKED);
 	assert_string_equal(chl_strerror(CHL_UNLOCK_UNLOCKED),
 		"sync: unlock of unlocked mutex");
@@ -106,6 +109,7 @@ static void trylock_takes_only_a_free_mutex(void **state)
 	chl_mutex *m = chl_mutex_new();
 
 	(void)state;
+	assert_non_null(m);
 	assert_true(chl_mutex_trylock(m));
 	assert_false(chl_mutex_trylock(m));
 	assert_int_equal(chl_mutex_unlock(m), CHL_OK);
@@ -168,6 +172,7 @@ static void normal_mode_wakes_head_to_compete_and_newcomer_barges(void **state)
 	int64_t start;
 
 	(void)state;
+	assert_non_null(m);
 	locker_init(&a, m);
 	assert_int_equal(chl_mutex_lock(m), CHL_OK);
 	assert_int_equal(locker_begin(&a, m), CHL_WAIT);
@@ -204,6 +209,7 @@ static void starvation_mode_hands_off_fifo_and_ends(void **state)
 	struct locker a, b, c, d;
 
 	(void)state;
+	assert_non_null(m);
 	locker_init(&a, m);
 	locker_init(&b, m);
 	locker_init(&c, m);
@@ -266,6 +272,7 @@ static void last_waiter_ends_starvation(void **state)
 	struct locker a;
 
 	(void)state;
+	assert_non_null(m);
 	locker_init(&a, m);
 	assert_int_equal(chl_mutex_lock(m), CHL_OK);
 	assert_int_equal(locker_begin(&a, m), CHL_WAIT);
@@ -292,6 +299,7 @@ static void one_woken_competitor_at_a_time(void **state)
 	struct locker a, b;
 
 	(void)state;
+	assert_non_null(m);
 	locker_init(&a, m);
 	locker_init(&b, m);
 	assert_int_equal(chl_mutex_lock(m), CHL_OK);
@@ -371,7 +379,9 @@ static void waiter_is_served_within_bound_under_hammering(void **state)
 	int contended = 0;
 
 	(void)state;
-	chl_wg_add(t.started, NHAMMER);
+	assert_non_null(t.m);
+	assert_non_null(t.started);
+	assert_int_equal(chl_wg_add(t.started, NHAMMER), CHL_OK);
 	for (int i = 0; i < NHAMMER; i++)
 		th[i] = spawn(hammer_thread, &t);
 	chl_wg_wait(t.started);

@@ -66,6 +66,11 @@ static void racing_callers_run_fn_exactly_once(void **state)
 		struct race r = { chl_once_new(), chl_wg_new(), 0, 0, false, 0, 0 };
 		pthread_t th[NTHREADS];
 
+		if (!r.once || !r.go) {
+			chl_once_release(r.once);
+			chl_wg_release(r.go);
+			fail_msg("chl_once_new or chl_wg_new returned NULL");
+		}
 		assert_int_equal(chl_wg_add(r.go, 1), CHL_OK);
 		for (int i = 0; i < NTHREADS; i++)
 			th[i] = spawn(race_thread, &r);
@@ -91,6 +96,7 @@ static void begin_run_wait_finish(void **state)
 	bool run;
 
 	(void)state;
+	assert_non_null(o);
 	chl_thread_parker_init(&tp);
 	chl_waiter_init(&w0, &tp.p, o);
 	assert_false(chl_once_done(o));
@@ -127,6 +133,7 @@ static void do_after_done_does_not_run_again(void **state)
 	int n = 0;
 
 	(void)state;
+	assert_non_null(o);
 	assert_int_equal(chl_once_do(o, count_fn, &n), CHL_OK);
 	assert_int_equal(chl_once_do(o, count_fn, &n), CHL_OK);
 	assert_int_equal(n, 1);

@@ -70,6 +70,7 @@ static void weights_acquire_3_of_5_then_3_waits_for_release(void **state)
 	struct acq a, b;
 
 	(void)state;
+	assert_non_null(s);
 	assert_int_equal(chl_sem_size(s), 5);
 	assert_int_equal(acq_begin(&a, s, 3), CHL_OK);
 	assert_int_equal(chl_sem_held(s), 3);
@@ -104,11 +105,17 @@ static void *blocker_thread(void *arg)
 	return NULL;
 }
 
-/* Wait (spinning, no sleep) until the semaphore has n queued waiters. */
-static void await_waiters(chl_sem *s, int n)
+/* Wait (spinning, no sleep) until the semaphore has n queued waiters.
+ * False if the thread that was to queue has returned instead (*gone: its
+ * acquire failed, say for want of memory), so the count can never come. */
+static bool await_waiters(chl_sem *s, int n, atomic_bool *gone)
 {
-	while (chl_sem_waiters(s) != n)
+	while (chl_sem_waiters(s) != n) {
+		if (atomic_load(gone))
+			return chl_sem_waiters(s) == n;
 		sched_yield();
+	}
+	return true;
 }
 
 static void thread_blocks_until_release(void **state)
@@ -118,9 +125,13 @@ static void thread_blocks_until_release(void **state)
 	pthread_t th;
 
 	(void)state;
+	assert_non_null(s);
 	assert_int_equal(chl_sem_acquire(s, 3, NULL, -1), CHL_OK);
 	th = spawn(blocker_thread, &b);
-	await_waiters(s, 1);
+	if (!await_waiters(s, 1, &b.returned)) {
+		join(th);
+		fail_msg("the blocker returned %d without waiting", b.rc);
+	}
 	assert_false(atomic_load(&b.returned));
 	assert_int_equal(chl_sem_held(s), 3);
 	assert_int_equal(chl_sem_release_n(s, 3), CHL_OK);
@@ -137,6 +148,7 @@ static void try_acquire(void **state)
 	struct acq a;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 3));
 	assert_false(chl_sem_try_acquire(s, 2));
 	assert_true(chl_sem_try_acquire(s, 1));
@@ -160,6 +172,7 @@ static void over_release_is_a_code_and_count_unchanged(void **state)
 	chl_sem *s = chl_sem_new(3);
 
 	(void)state;
+	assert_non_null(s);
 	assert_int_equal(chl_sem_release_n(s, 1), CHL_SEM_OVERRELEASE);
 	assert_int_equal(chl_sem_held(s), 0);
 	assert_true(chl_sem_try_acquire(s, 2));
@@ -184,6 +197,7 @@ static void nil_and_bad_arguments(void **state)
 	assert_int_equal(chl_sem_held(NULL), -1);
 	chl_sem_release(NULL);
 	chl_sem *s = chl_sem_new(0);     /* size 0: only n = 0 fits */
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 0));
 	assert_false(chl_sem_try_acquire(s, 1));
 	assert_int_equal(chl_sem_acquire(s, -2, NULL, -1), CHL_INVAL);
@@ -198,6 +212,7 @@ static void large_request_first_is_served_before_later_small_ones(void **state)
 	struct acq big, small1, small2, late;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 5));
 	assert_int_equal(acq_begin(&big, s, 4), CHL_WAIT);
 	assert_int_equal(acq_begin(&small1, s, 1), CHL_WAIT);
@@ -235,6 +250,7 @@ static void waiters_behind_a_head_that_gave_up_proceed(void **state)
 	struct acq head, s1, s2, big2;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 3));                /* 2 free */
 	assert_int_equal(acq_begin(&head, s, 4), CHL_WAIT);
 	assert_int_equal(acq_begin(&s1, s, 1), CHL_WAIT);
@@ -270,6 +286,7 @@ static void release_skips_a_head_that_gave_up(void **state)
 	struct acq head, next;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 2));
 	assert_int_equal(acq_begin(&head, s, 1), CHL_WAIT);
 	assert_int_equal(acq_begin(&next, s, 1), CHL_WAIT);
@@ -295,6 +312,7 @@ static void acquire_with_deadline_times_out(void **state)
 	int64_t t0, dt;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 2));
 	t0 = chl_now();
 	assert_int_equal(chl_sem_acquire(s, 1, NULL, t0 + 20 * MS), CHL_TIMEOUT);
@@ -327,6 +345,7 @@ struct timed {
 	chl_sem *s;
 	int64_t n, deadline;
 	int rc;
+	atomic_bool returned;
 };
 
 static void *timed_thread(void *arg)
@@ -334,21 +353,26 @@ static void *timed_thread(void *arg)
 	struct timed *t = arg;
 
 	t->rc = chl_sem_acquire(t->s, t->n, NULL, t->deadline);
+	atomic_store(&t->returned, true);
 	return NULL;
 }
 
 static void timed_out_head_lets_the_next_go(void **state)
 {
 	chl_sem *s = chl_sem_new(3);
-	struct timed head = { s, 3, 0, -99 };
+	struct timed head = { s, 3, 0, -99, false };
 	struct acq next;
 	pthread_t th;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 2));                /* 1 free */
 	head.deadline = chl_now() + HEAD_MS * MS;
 	th = spawn(timed_thread, &head);
-	await_waiters(s, 1);
+	if (!await_waiters(s, 1, &head.returned)) {
+		join(th);
+		fail_msg("the head returned %d without waiting", head.rc);
+	}
 	/* next (1) fits, but waits behind head (3) ... */
 	assert_int_equal(acq_begin(&next, s, 1), CHL_WAIT);
 	join(th);
@@ -384,6 +408,7 @@ static void acquire_with_canceled_ctx_fails_at_once(void **state)
 	chl_ctx *ctx = new_cancel_ctx();
 
 	(void)state;
+	assert_non_null(s);
 	cancel(ctx);
 	/* Tokens are free, but Go fails on a done context first. */
 	assert_int_equal(chl_sem_acquire(s, 1, ctx, -1), CHL_CANCELED);
@@ -403,6 +428,7 @@ struct ctx_acq {
 	chl_ctx *ctx;
 	int64_t n;
 	int rc;
+	atomic_bool returned;
 };
 
 static void *ctx_acq_thread(void *arg)
@@ -410,6 +436,7 @@ static void *ctx_acq_thread(void *arg)
 	struct ctx_acq *a = arg;
 
 	a->rc = chl_sem_acquire(a->s, a->n, a->ctx, -1);
+	atomic_store(&a->returned, true);
 	return NULL;
 }
 
@@ -419,14 +446,18 @@ static void ctx_cancel_ends_wait_and_next_proceeds(void **state)
 {
 	chl_sem *s = chl_sem_new(4);
 	chl_ctx *ctx = new_cancel_ctx();
-	struct ctx_acq head = { s, ctx, 4, -99 };
+	struct ctx_acq head = { s, ctx, 4, -99, false };
 	struct acq next;
 	pthread_t th;
 
 	(void)state;
+	assert_non_null(s);
 	assert_true(chl_sem_try_acquire(s, 2));                /* 2 free */
 	th = spawn(ctx_acq_thread, &head);
-	await_waiters(s, 1);
+	if (!await_waiters(s, 1, &head.returned)) {
+		join(th);
+		fail_msg("the head returned %d without waiting", head.rc);
+	}
 	assert_int_equal(acq_begin(&next, s, 2), CHL_WAIT);    /* fits, but queued */
 	cancel(ctx);
 	join(th);
@@ -449,6 +480,7 @@ static void too_big_waits_for_ctx_deadline(void **state)
 	int64_t t0 = chl_now();
 
 	(void)state;
+	assert_non_null(s);
 	assert_int_equal(chl_ctx_with_timeout(chl_ctx_background(), 20 * MS, &ctx), CHL_OK);
 	assert_int_equal(chl_sem_acquire(s, 3, ctx, -1), CHL_DEADLINE);
 	assert_true(chl_now() - t0 >= 20 * MS);
@@ -530,6 +562,7 @@ static void run_stress(bool ctx_heavy)
 	struct stress t = { chl_sem_new(SIZE), ctx_heavy, 0, 0, 0, 0, 0 };
 	pthread_t th[NTHREADS];
 
+	assert_non_null(t.s);
 	for (int i = 0; i < NTHREADS; i++)
 		th[i] = spawn(stress_thread, &t);
 	for (int i = 0; i < NTHREADS; i++)

@@ -45,6 +45,7 @@ static void wait_on_zero_returns_at_once(void **state)
 	chl_wg *wg = chl_wg_new();
 
 	(void)state;
+	assert_non_null(wg);
 	chl_thread_parker_init(&tp);
 	chl_parker_prepare(&tp.p, "test");
 	chl_waiter_init(&w, &tp.p, wg);
@@ -69,6 +70,7 @@ static void wait_begin_queues_and_last_done_completes(void **state)
 	chl_wg *wg = chl_wg_new();
 
 	(void)state;
+	assert_non_null(wg);
 	chl_thread_parker_init(&tp);
 	assert_int_equal(chl_wg_add(wg, 2), CHL_OK);
 	chl_parker_prepare(&tp.p, "test");
@@ -154,6 +156,13 @@ static void reusable_barrier_many_rounds(void **state)
 	t.gate[1] = chl_wg_new();
 	t.bar = chl_wg_new();
 	t.fin = chl_wg_new();
+	if (!t.gate[0] || !t.gate[1] || !t.bar || !t.fin) {
+		chl_wg_release(t.gate[0]);
+		chl_wg_release(t.gate[1]);
+		chl_wg_release(t.bar);
+		chl_wg_release(t.fin);
+		fail_msg("chl_wg_new returned NULL");
+	}
 	atomic_store(&t.round, -1);
 	assert_int_equal(chl_wg_add(t.gate[0], 1), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
@@ -210,6 +219,11 @@ static void zero_wakes_every_waiter(void **state)
 	pthread_t th[NTHREADS];
 
 	(void)state;
+	if (!m.wg || !m.ready) {
+		chl_wg_release(m.wg);
+		chl_wg_release(m.ready);
+		fail_msg("chl_wg_new returned NULL");
+	}
 	assert_int_equal(chl_wg_add(m.wg, 1), CHL_OK);
 	assert_int_equal(chl_wg_add(m.ready, NTHREADS), CHL_OK);
 	for (int i = 0; i < NTHREADS; i++)
