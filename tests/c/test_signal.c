@@ -85,6 +85,7 @@ static void misuse_is_reported(void **state)
 	int bad[] = { SIGUSR1, SIGKILL }, base = chl_sched_wake_sources();
 
 	(void)state;
+	assert_non_null(wide);
 	assert_int_equal(chl_signal_notify(NULL, SIGUSR1), CHL_NIL);
 	assert_int_equal(chl_signal_notify(c, SIGKILL), CHL_NOSIG);
 	assert_int_equal(chl_signal_notify(c, SIGURG), CHL_NOSIG);
