@@ -27,6 +27,10 @@ typedef struct pair {
 	lua_State *src, *dst;
 } pair;
 
+/* A step run in protected mode (protect, below). */
+typedef void (*step_fn)(lua_State *L, void *ud);
+static void protect(lua_State *L, step_fn fn, void *ud);
+
 /* ---- a fake handle type: a refcounted C object ---- */
 
 typedef struct fake {
@@ -139,12 +143,27 @@ static void open_types(lua_State *L)
 	lua_pop(L, 1);
 }
 
+typedef struct handle_args {
+	fake *obj;
+	const char *global;
+} handle_args;
+
+static void new_handle_step(lua_State *L, void *ud)
+{
+	handle_args *a = ud;
+	fake **u = lua_newuserdatauv(L, sizeof *u, 0);
+	*u = NULL;                      /* no reference until it is complete */
+	luaL_setmetatable(L, FAKE);
+	fake_retain(a->obj);
+	*u = a->obj;
+	lua_setglobal(L, a->global);
+}
+
 /* Push a new handle on obj (taking a reference) and name it `global`. */
 static void new_handle(lua_State *L, fake *obj, const char *global)
 {
-	fake_retain(obj);
-	fake_push(L, &fake_type, obj);
-	lua_setglobal(L, global);
+	handle_args a = { obj, global };
+	protect(L, new_handle_step, &a);
 }
 
 /* A C function nobody registered, and one the "bindings" did. */
@@ -161,6 +180,64 @@ static int l_hello(lua_State *L)
 }
 
 /* ---- helpers ---- */
+
+/* Steps that allocate run in protected mode: out of memory is then a Lua
+ * error the test reports, never a panic (which would abort).  fn(L, ud)
+ * runs in a fresh frame (it sees none of the caller's stack) and must not
+ * use cmocka's assertions (they would jump over Lua's frames). */
+typedef struct step {
+	step_fn fn;
+	void *ud;
+} step;
+
+static int l_step(lua_State *L)
+{
+	step *st = lua_touserdata(L, 1);
+	lua_pop(L, 1);
+	st->fn(L, st->ud);
+	return 0;
+}
+
+/* fn(L, ud) in protected mode; LUA_OK or the error, its message in err. */
+static int try_protect(lua_State *L, step_fn fn, void *ud, char *err, size_t cap)
+{
+	step st = { fn, ud };
+	lua_pushcfunction(L, l_step);   /* a light C function: no allocation */
+	lua_pushlightuserdata(L, &st);
+	int rc = lua_pcall(L, 1, 0, 0);
+	if (rc != LUA_OK) {
+		snprintf(err, cap, "%s", lua_tostring(L, -1));
+		lua_pop(L, 1);
+	}
+	return rc;
+}
+
+/* The same; a failure fails the test. */
+static void protect(lua_State *L, step_fn fn, void *ud)
+{
+	char err[512];
+	if (try_protect(L, fn, ud, err, sizeof err) != LUA_OK)
+		fail_msg("Lua error: %s", err);
+}
+
+typedef struct named_cfn {
+	const char *name;
+	lua_CFunction fn;
+} named_cfn;
+
+static void set_cfunction_step(lua_State *L, void *ud)
+{
+	named_cfn *n = ud;
+	lua_pushcfunction(L, n->fn);
+	lua_setglobal(L, n->name);
+}
+
+/* The global `name` = the C function fn, in protected mode. */
+static void set_cfunction(lua_State *L, const char *name, lua_CFunction fn)
+{
+	named_cfn n = { name, fn };
+	protect(L, set_cfunction_step, &n);
+}
 
 static const char SIG[] =
 	"function sig(...)\n"
@@ -218,12 +295,22 @@ static void check(lua_State *L, const char *code)
 	lua_pop(L, n);
 }
 
+static void open_step(lua_State *L, void *ud)
+{
+	(void)ud;
+	luaL_openlibs(L);
+	open_types(L);
+}
+
 static lua_State *new_state(void)
 {
 	lua_State *L = luaL_newstate();
+	char err[512];
 	assert_non_null(L);
-	luaL_openlibs(L);
-	open_types(L);
+	if (try_protect(L, open_step, NULL, err, sizeof err) != LUA_OK) {
+		lua_close(L);
+		fail_msg("opening the libraries: %s", err);
+	}
 	run(L, SIG);
 	return L;
 }
@@ -231,6 +318,7 @@ static lua_State *new_state(void)
 static int setup(void **state)
 {
 	pair *p = calloc(1, sizeof *p);
+	assert_non_null(p);
 	p->src = new_state();
 	p->dst = new_state();
 	run(p->src, "MARK = 'src'");
@@ -256,7 +344,8 @@ typedef struct enc_args {
 
 static int l_encode(lua_State *L)
 {
-	enc_args *a = lua_touserdata(L, lua_upvalueindex(1));
+	enc_args *a = lua_touserdata(L, -1);
+	lua_pop(L, 1);
 	a->m = chl_msg_encode_as(L, 1, lua_gettop(L), a->what, a->label, a->first);
 	return 0;
 }
@@ -268,10 +357,12 @@ static chl_msg *try_encode_as(lua_State *L, int n, const char *what,
 {
 	enc_args a = { what, label, first, NULL };
 	int base = lua_gettop(L) - n;
-	lua_pushlightuserdata(L, &a);
-	lua_pushcclosure(L, l_encode, 1);
+	/* A light C function and a light userdata: pushing them allocates
+	 * nothing, so out of memory can only happen inside the pcall. */
+	lua_pushcfunction(L, l_encode);
 	lua_insert(L, -(n + 1));
-	if (lua_pcall(L, n, 0, 0) != LUA_OK) {
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, n + 1, 0, 0) != LUA_OK) {
 		snprintf(err, cap, "%s", lua_tostring(L, -1));
 		lua_pop(L, 1);
 		assert_int_equal(lua_gettop(L), base);
@@ -283,7 +374,8 @@ static chl_msg *try_encode_as(lua_State *L, int n, const char *what,
 
 static int l_decode(lua_State *L)
 {
-	const chl_msg *m = lua_touserdata(L, lua_upvalueindex(1));
+	const chl_msg *m = lua_touserdata(L, 1);
+	lua_pop(L, 1);
 	int n = chl_msg_decode(L, m);
 	assert_int_equal(lua_gettop(L), n);
 	lua_createtable(L, n, 1);
@@ -301,9 +393,9 @@ static int l_decode(lua_State *L)
 static int try_decode(lua_State *L, const chl_msg *m, char *err, size_t cap)
 {
 	int base = lua_gettop(L);
+	lua_pushcfunction(L, l_decode);
 	lua_pushlightuserdata(L, (void *)m);
-	lua_pushcclosure(L, l_decode, 1);
-	int rc = lua_pcall(L, 0, 0, 0);
+	int rc = lua_pcall(L, 1, 0, 0);
 	if (rc != LUA_OK) {
 		snprintf(err, cap, "%s", lua_tostring(L, -1));
 		lua_pop(L, 1);
@@ -861,18 +953,24 @@ static void test_standard_c_functions_cross_by_name(void **state)
 static void test_registered_binding_function_crosses(void **state)
 {
 	pair *p = *state;
-	lua_pushcfunction(p->src, l_hello);
-	lua_setglobal(p->src, "hello");
+	set_cfunction(p->src, "hello", l_hello);
 	move(p, "return {hello}");
 	check(p->dst, "assert(got[1][1]() == 'hello from C')");
+}
+
+static void open_base_step(lua_State *L, void *ud)
+{
+	(void)ud;
+	luaL_requiref(L, LUA_GNAME, luaopen_base, 1);
+	lua_pop(L, 1);
 }
 
 static void test_missing_library_in_destination(void **state)
 {
 	pair *p = *state;
 	lua_State *bare = luaL_newstate();
-	luaL_requiref(bare, LUA_GNAME, luaopen_base, 1);
-	lua_pop(bare, 1);
+	assert_non_null(bare);
+	protect(bare, open_base_step, NULL);
 	chl_msg *m = encode_code(p->src, "return print, {string.upper}");
 	char err[256];
 	assert_int_not_equal(try_decode(bare, m, err, sizeof err), LUA_OK);
@@ -880,6 +978,12 @@ static void test_missing_library_in_destination(void **state)
 		"cannot receive string.upper: not in this state's libraries");
 	chl_msg_free(m);
 	lua_close(bare);
+}
+
+static void set_light_step(lua_State *L, void *ud)
+{
+	lua_pushlightuserdata(L, ud);
+	lua_setglobal(L, "light");
 }
 
 static void test_error_paths(void **state)
@@ -902,12 +1006,10 @@ static void test_error_paths(void **state)
 		     "cannot send C function (at value[<table>].f)");
 	expect_error(p->src, "return 1, 2, coroutine.create(print)",
 		     "cannot send thread (at value #3)");
-	lua_pushcfunction(p->src, l_secret);
-	lua_setglobal(p->src, "secret");
+	set_cfunction(p->src, "secret", l_secret);
 	expect_error(p->src, "return {fn = secret}",
 		     "cannot send C function (at value.fn)");
-	lua_pushlightuserdata(p->src, p);
-	lua_setglobal(p->src, "light");
+	protect(p->src, set_light_step, p);
 	expect_error(p->src, "return {light}",
 		     "cannot send light userdata (at value[1])");
 	/* the bindings' forms */
@@ -957,6 +1059,26 @@ static void test_nesting_limit(void **state)
 	assert_true(strlen(err) < 1200);
 }
 
+static void closed_handle_step(lua_State *L, void *ud)
+{
+	(void)ud;
+	fake **u = lua_newuserdatauv(L, sizeof *u, 0);
+	*u = NULL;
+	luaL_setmetatable(L, FAKE);
+	lua_setglobal(L, "closed");
+}
+
+static void forged_step(lua_State *L, void *ud)
+{
+	(void)ud;
+	lua_newuserdatauv(L, 1, 0);
+	lua_newtable(L);
+	lua_pushliteral(L, FAKE);
+	lua_setfield(L, -2, "__name");
+	lua_setmetatable(L, -2);
+	lua_setglobal(L, "forged");
+}
+
 static void test_handles_are_shared_with_refcounts(void **state)
 {
 	pair *p = *state;
@@ -985,31 +1107,31 @@ static void test_handles_are_shared_with_refcounts(void **state)
 	assert_int_equal(obj.refs, 1);
 	/* a closed handle (get() returns NULL) cannot cross */
 	check(p->src, "closed = setmetatable({}, {})");
-	fake **u = lua_newuserdatauv(p->src, sizeof *u, 0);
-	*u = NULL;
-	luaL_setmetatable(p->src, FAKE);
-	lua_setglobal(p->src, "closed");
+	protect(p->src, closed_handle_step, NULL);
 	expect_error(p->src, "return closed", "cannot send test.fake (at value)");
 	/* a forged __name is foreign userdata */
-	lua_newuserdatauv(p->src, 1, 0);
-	lua_newtable(p->src);
-	lua_pushliteral(p->src, FAKE);
-	lua_setfield(p->src, -2, "__name");
-	lua_setmetatable(p->src, -2);
-	lua_setglobal(p->src, "forged");
+	protect(p->src, forged_step, NULL);
 	expect_error(p->src, "return {forged}",
 		     "cannot send userdata test.fake (at value[1])");
 	check(p->src, "h = nil; collectgarbage(); collectgarbage()");
 	assert_int_equal(obj.refs, 0);
 }
 
+static void nest_step(lua_State *L, void *ud)
+{
+	fake **u = lua_newuserdatauv(L, sizeof *u, 0);
+	*u = NULL;                      /* no reference until it is complete */
+	luaL_setmetatable(L, NEST);
+	fake_retain(ud);
+	*u = ud;
+	lua_setglobal(L, "n");
+}
+
 static void test_reentrant_encode_from_a_handle(void **state)
 {
 	pair *p = *state;
 	fake obj = { 0 };
-	fake_retain(&obj);
-	nest_push(p->src, &nest_type, &obj);
-	lua_setglobal(p->src, "n");
+	protect(p->src, nest_step, &obj);
 	chl_msg *m = encode_code(p->src, "return {a = {1, 2, 3}, n = n, b = {4}}");
 	assert_non_null(nested_msg);
 	decode(p->dst, m);
@@ -1025,12 +1147,18 @@ static void test_reentrant_encode_from_a_handle(void **state)
 	assert_int_equal(obj.refs, 0);
 }
 
+static void raise_step(lua_State *L, void *ud)
+{
+	(void)ud;
+	lua_newuserdatauv(L, 1, 0);
+	luaL_setmetatable(L, RAISE);
+	lua_setglobal(L, "bad");
+}
+
 static void test_error_unwinding_through_encode(void **state)
 {
 	pair *p = *state;
-	lua_newuserdatauv(p->src, 1, 0);
-	luaL_setmetatable(p->src, RAISE);
-	lua_setglobal(p->src, "bad");
+	protect(p->src, raise_step, NULL);
 	for (int i = 0; i < 3; i++) {
 		expect_error(p->src, "return {1, {2, {bad}}}", "get failed");
 		move(p, "return {1, {2, {3}}}, 'x'");
@@ -1061,10 +1189,12 @@ static void *decode_elsewhere(void *arg)
 {
 	thread_job *job = arg;
 	lua_State *L = luaL_newstate();
-	luaL_openlibs(L);
-	lua_pushlightuserdata(L, (void *)job->m);
-	lua_pushcclosure(L, l_decode, 1);
-	if (lua_pcall(L, 0, 0, 0) == LUA_OK
+	char err[512];
+	if (!L)
+		return NULL;            /* job->ok stays 0: the test fails */
+	if (try_protect(L, open_step, NULL, err, sizeof err) == LUA_OK
+	    && (lua_pushcfunction(L, l_decode), lua_pushlightuserdata(L, (void *)job->m),
+		lua_pcall(L, 1, 0, 0)) == LUA_OK
 	    && luaL_dostring(L, "return got[1](got[2])") == LUA_OK)
 		job->ok = lua_tointeger(L, -1) == 55;
 	lua_close(L);
@@ -1092,6 +1222,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Decode the message ud into L as the global `last` (its last value). */
+static void decode_last_step(lua_State *L, void *ud)
+{
+	chl_msg_decode(L, ud);
+	lua_setglobal(L, "last");
+}
+
 /* Round trips of the value on top of src (popped) for about `secs`;
  * returns the number per second.  Checks the last copy with `verify`. */
 static double time_round_trips(pair *p, double secs, const char *verify)
@@ -1102,10 +1239,17 @@ static double time_round_trips(pair *p, double secs, const char *verify)
 	double t0 = now_s(), t1;
 	do {
 		for (int i = 0; i < 100; i++) {
-			chl_msg *m = chl_msg_encode(src, v, 1, "send");
-			chl_msg_decode(dst, m);
+			char err[512];
+			chl_msg *m;
+			lua_pushvalue(src, v);   /* a copy of a value: no allocation */
+			m = try_encode_as(src, 1, "send", NULL, 0, err, sizeof err);
+			if (m == NULL)
+				fail_msg("encode failed: %s", err);
+			if (try_protect(dst, decode_last_step, m, err, sizeof err) != LUA_OK) {
+				chl_msg_free(m);
+				fail_msg("decode failed: %s", err);
+			}
 			chl_msg_free(m);
-			lua_setglobal(dst, "last");
 		}
 		iters += 100;
 		t1 = now_s();
