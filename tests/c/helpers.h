@@ -42,6 +42,13 @@ static inline pthread_t spawn(void *(*fn)(void *), void *arg)
 	return t;
 }
 
+/* A thread running fn(arg) in *t; false (and no thread) if it cannot be
+ * made, so the caller can undo what it set up before it fails the test. */
+static inline bool try_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	return pthread_create(t, NULL, fn, arg) == 0;
+}
+
 /* Wait for t to end; its return value. */
 static inline void *join(pthread_t t)
 {

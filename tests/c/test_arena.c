@@ -38,6 +38,7 @@ static void a_freed_block_serves_its_class(void **state)
 	void *x, *y, *z, *w;
 
 	(void)state;
+	assert_non_null(a);
 	x = chl_arena_alloc(a, 40);         /* class 48 */
 	y = chl_arena_alloc(a, 100);        /* keeps x from being the last */
 	chl_arena_release(a, x, 40);
@@ -56,6 +57,7 @@ static void the_last_block_cut_is_uncut(void **state)
 	size_t before;
 
 	(void)state;
+	assert_non_null(a);
 	x = chl_arena_alloc(a, 64);
 	before = chl_arena_demand(a);
 	y = chl_arena_alloc(a, 200);
@@ -74,6 +76,7 @@ static void a_full_region_returns_null(void **state)
 	int n = 0;
 
 	(void)state;
+	assert_non_null(a);
 	while (n < 32 && (p[n] = chl_arena_alloc(a, 64)) != NULL)
 		n++;
 	assert_int_equal(n, 4);             /* 256 bytes: four 64-byte blocks */
@@ -107,6 +110,7 @@ static void random_workload_keeps_blocks_disjoint(void **state)
 	unsigned seed = 12345, full = 0;
 
 	(void)state;
+	assert_non_null(a);
 	memset(live, 0, sizeof live);
 	for (int step = 0; step < 20000; step++) {
 		int i;

@@ -38,6 +38,7 @@ static void contended_adds_and_cas_are_exact(void **state)
 	pthread_t th[NTHREADS];
 
 	(void)state;
+	assert_non_null(a);
 	for (int i = 0; i < NTHREADS; i++)
 		th[i] = spawn(adder, chl_atomic_retain(a));
 	for (int i = 0; i < NTHREADS; i++)
@@ -51,6 +52,7 @@ static void operations(void **state)
 	chl_atomic *a = chl_atomic_new(40);
 
 	(void)state;
+	assert_non_null(a);
 	assert_int_equal(chl_atomic_load(a), 40);
 	assert_int_equal(chl_atomic_add(a, 2), 42);        /* the new value */
 	assert_int_equal(chl_atomic_add(a, -50), -8);

@@ -62,6 +62,7 @@ static void buffered_values_come_out_in_order_across_wraps(void **state)
 	bool ok;
 
 	(void)state;
+	assert_non_null(c);
 	/* Keep 0..5 values inside while going round the ring many times. */
 	for (int round = 0; round < 200; round++) {
 		int put = round % 6, get = (round * 7) % 6;
@@ -94,6 +95,8 @@ static void try_send_and_try_recv(void **state)
 	bool ok = true;
 
 	(void)state;
+	assert_non_null(c);
+	assert_non_null(u);
 	assert_int_equal(chl_chan_try_recv(c, &got, &ok), CHL_WOULDBLOCK);
 	assert_int_equal(got, -1);                      /* untouched */
 	assert_int_equal(chl_chan_try_send(c, &v), CHL_OK);
@@ -133,6 +136,7 @@ static void misuse_returns_go_errors(void **state)
 	bool ok = true;
 
 	(void)state;
+	assert_non_null(c);
 	assert_int_equal(chl_chan_send(NULL, &v), CHL_NIL);
 	assert_int_equal(chl_chan_recv(NULL, &v, &ok), CHL_NIL);
 	assert_int_equal(chl_chan_send_until(NULL, &v, 0), CHL_NIL);
@@ -188,6 +192,7 @@ static void send_null_elem_sends_zero(void **state)
 	bool ok;
 
 	(void)state;
+	assert_non_null(c);
 	assert_int_equal(chl_chan_send(c, NULL), CHL_OK);
 	assert_int_equal(chl_chan_recv(c, &v, &ok), CHL_OK);
 	assert_true(ok);
@@ -213,6 +218,7 @@ static void refcount_and_elem_free(void **state)
 	bool ok;
 
 	(void)state;
+	assert_non_null(c);
 	atomic_store(&freed_elems, 0);
 	chl_chan_set_elem_free(c, free_boxed);
 	for (int i = 0; i < 3; i++) {
@@ -266,6 +272,7 @@ static void unbuffered_hand_off_both_ways(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(c);
 	/* Receiver parked first: the sender copies into its slot. */
 	t = spawn(recv_one, &op);
 	assert_true(wait_waiting(c, 0, 1));
@@ -333,6 +340,7 @@ static void fifo_parked_senders_buffered(void **state)
 	chl_chan *c = chl_chan_new(sizeof(long), 3);
 
 	(void)state;
+	assert_non_null(c);
 	fifo_with_parked_senders(c, 3, 6);
 	chl_chan_release(c);
 }
@@ -342,6 +350,7 @@ static void fifo_parked_senders_unbuffered(void **state)
 	chl_chan *c = chl_chan_new(sizeof(long), 0);
 
 	(void)state;
+	assert_non_null(c);
 	fifo_with_parked_senders(c, 0, 6);
 	chl_chan_release(c);
 }
@@ -354,6 +363,7 @@ static void fifo_parked_receivers(void **state)
 	pthread_t ts[K];
 
 	(void)state;
+	assert_non_null(c);
 	for (int k = 0; k < K; k++) {
 		ops[k] = (struct one_op){ .c = c, .v = -1 };
 		ts[k] = spawn(recv_one, &ops[k]);
@@ -382,6 +392,8 @@ static void close_wakes_every_waiter(void **state)
 	bool ok;
 
 	(void)state;
+	assert_non_null(c);
+	assert_non_null(b);
 	/* Parked receivers: ok = false, slot zeroed. */
 	for (int k = 0; k < K; k++) {
 		ops[k] = (struct one_op){ .c = c, .v = 55, .ok = true };
@@ -436,6 +448,7 @@ static void deadlines_on_send_and_recv(void **state)
 	int64_t t0, dl;
 
 	(void)state;
+	assert_non_null(c);
 	/* recv on empty */
 	t0 = chl_now();
 	dl = t0 + 50 * MS;
@@ -474,6 +487,7 @@ static void deadline_not_reached_gets_the_value(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(c);
 	t = spawn(send_one, &op);
 	assert_int_equal(chl_chan_recv_until(c, &got, &ok, chl_now() + 60 * CHL_NS_PER_SEC),
 		CHL_OK);
@@ -546,25 +560,30 @@ static void mpmc_over(size_t cap)
 	atomic_uchar *seen = calloc(MPMC_TOTAL, sizeof *seen);
 	chl_chan *c = chl_chan_new(sizeof(uint32_t), cap);
 	uint64_t count = 0, sum = 0;
+	int nc, np;
 
 	assert_non_null(seen);
 	assert_non_null(c);
-	for (int i = 0; i < MPMC_THREADS; i++) {
-		cons[i] = (struct mpmc){ .c = c, .id = i, .seen = seen };
-		tc[i] = spawn(mpmc_consumer, &cons[i]);
+	for (nc = 0; nc < MPMC_THREADS; nc++) {
+		cons[nc] = (struct mpmc){ .c = c, .id = nc, .seen = seen };
+		if (!try_spawn(&tc[nc], mpmc_consumer, &cons[nc]))
+			break;
 	}
-	for (int i = 0; i < MPMC_THREADS; i++) {
-		prod[i] = (struct mpmc){ .c = c, .id = i, .seen = seen };
-		tp[i] = spawn(mpmc_producer, &prod[i]);
+	for (np = 0; nc == MPMC_THREADS && np < MPMC_THREADS; np++) {
+		prod[np] = (struct mpmc){ .c = c, .id = np, .seen = seen };
+		if (!try_spawn(&tp[np], mpmc_producer, &prod[np]))
+			break;
 	}
-	for (int i = 0; i < MPMC_THREADS; i++)
+	for (int i = 0; i < np; i++)
 		join(tp[i]);
 	assert_int_equal(chl_chan_close(c), CHL_OK);
-	for (int i = 0; i < MPMC_THREADS; i++) {
+	for (int i = 0; i < nc; i++) {
 		join(tc[i]);
 		count += cons[i].count;
 		sum += cons[i].sum;
 	}
+	if (nc < MPMC_THREADS || np < MPMC_THREADS)
+		fail_msg("cannot start the threads");
 	assert_each_once(seen, MPMC_TOTAL, count, sum);
 	chl_chan_release(c);
 	free(seen);
@@ -648,6 +667,8 @@ static void close_races_senders_and_receivers(void **state)
 		uint64_t seen = 0;
 		bool ok;
 
+		assert_non_null(c);
+		assert_non_null(go);
 		for (int i = 0; i < RACE_SENDERS; i++) {
 			s[i] = (struct race){ .c = c, .go = go, .id = i };
 			ts[i] = spawn(race_sender, &s[i]);
@@ -701,6 +722,7 @@ static void parker_api_round_trip(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(c);
 	chl_parker_prepare(p, "test");
 	chl_waiter_init(&w, p, c);
 	assert_int_equal(chl_chan_recv_begin(c, &slot, &ok, &w), CHL_WAIT);
@@ -732,6 +754,7 @@ static void foreach_value_lists_the_buffer(void **state)
 	bool ok;
 
 	(void)state;
+	assert_non_null(c);
 	for (v = 1; v <= 3; v++)
 		assert_int_equal(chl_chan_send(c, &v), CHL_OK);
 	assert_int_equal(chl_chan_recv(c, &v, &ok), CHL_OK);

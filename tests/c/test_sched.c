@@ -1161,6 +1161,7 @@ static void spawn_tree_runs_every_task_once(void **state)
 	int total = (1 << (TREE_DEPTH + 1)) - 1;
 
 	(void)state;
+	assert_non_null(root);
 	atomic_store(&tree_ran, 0);
 	atomic_store(&tree_bad, 0);
 	atomic_store(&released, 0);

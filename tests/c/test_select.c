@@ -43,6 +43,9 @@ static void nonblocking_never_defaults_while_a_case_is_ready(void **state)
 	int v = 1, got, out = 9, fired, defaults = 0, wrong = 0;
 
 	(void)state;
+	assert_non_null(ready);
+	assert_non_null(empty);
+	assert_non_null(full);
 	assert_int_equal(chl_chan_send(full, &v), CHL_OK);
 	for (int i = 0; i < 10000; i++) {
 		chl_select_case cs[3] = {
@@ -79,9 +82,12 @@ static void exactly_one_case_fires(void **state)
 	int slot[N], v = 3, fired, counts[N + 1] = { 0 };
 
 	(void)state;
-	for (int i = 0; i < N; i++)
+	for (int i = 0; i < N; i++) {
 		r[i] = chl_chan_new(sizeof(int), 1);
+		assert_non_null(r[i]);
+	}
 	s = chl_chan_new(sizeof(int), 1000);
+	assert_non_null(s);
 	for (int round = 0; round < 1000; round++) {
 		chl_select_case cs[N + 1];
 		size_t before = 0, after = 0;
@@ -128,6 +134,8 @@ static void fairness_between_two_ready_cases(void **state)
 	int v = 0, got, fired, picks[2] = { 0, 0 };
 
 	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
 	assert_int_equal(chl_chan_send(a, &v), CHL_OK);
 	assert_int_equal(chl_chan_send(b, &v), CHL_OK);
 	for (int i = 0; i < 10000; i++) {
@@ -153,6 +161,7 @@ struct sel {
 	bool nonblock;
 	int64_t deadline;
 	int rc, fired;
+	atomic_int done;       /* chl_select returned */
 };
 
 static void *select_thread(void *arg)
@@ -160,7 +169,26 @@ static void *select_thread(void *arg)
 	struct sel *s = arg;
 
 	s->rc = chl_select(s->cs, s->n, s->nonblock, s->deadline, &s->fired);
+	atomic_store(&s->done, 1);
 	return NULL;
+}
+
+/* wait_waiting, but false at once if s's select returned meanwhile (it
+ * failed: CHL_NOMEM), as its waiters will then never come. */
+static bool wait_sel_waiting(struct sel *s, chl_chan *c, long senders, long receivers)
+{
+	int64_t limit = chl_now() + WAIT_LIMIT_NS;
+	size_t ns, nr;
+
+	for (;;) {
+		chl_chan_waiting(c, &ns, &nr);
+		if ((senders < 0 || (long)ns == senders) &&
+		    (receivers < 0 || (long)nr == receivers))
+			return true;
+		if (atomic_load(&s->done) || chl_now() > limit)
+			return false;
+		nap(100 * 1000);
+	}
 }
 
 static void duplicate_channels(void **state)
@@ -172,6 +200,8 @@ static void duplicate_channels(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(c);
+	assert_non_null(u);
 	/* Three receive cases on one channel holding one value: one fires,
 	 * then none can (the channel is locked once, unlocked once - a
 	 * double lock or unlock would hang or fail here). */
@@ -222,10 +252,16 @@ static void many_cases_on_few_channels(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(ch[0]);
+	assert_non_null(ch[1]);
 	for (int i = 0; i < N; i++)
 		s.cs[i] = recv_case(ch[i % 2], &slots[i]);
 	t = spawn(select_thread, &s);
-	assert_true(wait_waiting(ch[1], 0, N / 2));
+	if (!wait_sel_waiting(&s, ch[1], 0, N / 2)) {
+		join(t);
+		assert_int_equal(s.rc, CHL_OK);
+		fail_msg("the select did not wait");
+	}
 	assert_int_equal(chl_chan_send(ch[1], &v), CHL_OK);
 	join(t);
 	assert_int_equal(s.rc, CHL_OK);
@@ -244,6 +280,7 @@ static void disabled_cases_never_fire(void **state)
 	int64_t dl;
 
 	(void)state;
+	assert_non_null(c);
 	{
 		chl_select_case cs[3] = { recv_case(NULL, &got), send_case(NULL, &v),
 			recv_case(NULL, NULL) };
@@ -285,6 +322,8 @@ static void deadline_ends_a_blocked_select(void **state)
 	int64_t dl;
 
 	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
 	assert_int_equal(chl_chan_send(b, &v), CHL_OK);   /* b full: send waits */
 	{
 		chl_select_case cs[2] = { recv_case(a, &got), send_case(b, &v) };
@@ -328,6 +367,8 @@ static void buffered_cases_taken_without_every_lock(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(full);
+	assert_non_null(unbuf);
 	assert_int_equal(chl_chan_send(full, &v), CHL_OK);
 	t = spawn(send_seven, full);
 	assert_true(wait_waiting(full, 1, 0));
@@ -374,6 +415,9 @@ static void send_case_on_closed_channel(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(open_empty);
+	assert_non_null(closed);
+	assert_non_null(u);
 	assert_int_equal(chl_chan_close(closed), CHL_OK);
 	{
 		chl_select_case cs[2] = { recv_case(open_empty, &got), send_case(closed, &v) };
@@ -417,6 +461,7 @@ static void invalid_arguments(void **state)
 	int fired;
 
 	(void)state;
+	assert_non_null(c);
 	assert_int_equal(chl_select(cs, 1, true, -1, &fired), CHL_INVAL);
 	assert_int_equal(chl_select(cs, -1, true, -1, &fired), CHL_INVAL);
 	assert_int_equal(chl_select_state_init(&st, -1), CHL_INVAL);
@@ -443,6 +488,8 @@ static void two_phase_api(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
 	assert_int_equal(chl_select_state_init(&st, 2), CHL_OK);
 	chl_parker_prepare(p, "select");
 	assert_int_equal(chl_select_begin(&st, cs, 2, false, p, &fired), CHL_WAIT);
@@ -538,6 +585,8 @@ static void selects_racing_across_threads(void **state)
 	uint64_t count = 0, sum = 0;
 
 	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
 	assert_non_null(seen);
 	for (int i = 0; i < RACE_THREADS; i++) {
 		r[i] = (struct racer){ .a = a, .b = b, .id = i, .seen = seen };
@@ -595,6 +644,8 @@ static void deadline_races_delivery(void **state)
 	pthread_t t;
 
 	(void)state;
+	assert_non_null(c);
+	assert_non_null(never);
 	t = spawn(timed_sender, &ts);
 	for (int i = 0; i < 3000; i++) {
 		chl_select_case cs[2] = { recv_case(never, &v), recv_case(c, &v) };

@@ -60,8 +60,15 @@ static void pipeline_of_three_stages(void **state)
 	pthread_t t1, t2;
 
 	(void)state;
-	t1 = spawn(generate, &gen);
-	t2 = spawn(square, &sq);
+	assert_non_null(nums);
+	assert_non_null(squares);
+	if (!try_spawn(&t1, generate, &gen))
+		fail_msg("cannot start the generator");
+	if (!try_spawn(&t2, square, &sq)) {
+		chl_chan_close(nums);    /* the generator's sends end at once */
+		join(t1);
+		fail_msg("cannot start the squarer");
+	}
 	while (chl_chan_recv(squares, &v, &ok) == CHL_OK && ok) {
 		ordered &= v > last;    /* one path through: order is kept */
 		last = v;
@@ -147,14 +154,26 @@ static void fan_in_through_select(void **state)
 	bool ok, in_order = true;
 	int per[FAN_P] = { 0 };
 
+	bool started[FAN_P];
+	int not_started = 0;
+
 	(void)state;
+	assert_non_null(m.out);
 	for (uint32_t i = 0; i < FAN_P; i++) {
 		m.in[i] = chl_chan_new(sizeof(uint32_t), i % 2 ? 3 : 0);
+		assert_non_null(m.in[i]);
 		prod[i] = (struct producer){ .out = m.in[i], .id = i };
 	}
-	tm = spawn(merge, &m);
-	for (int i = 0; i < FAN_P; i++)
-		tp[i] = spawn(produce, &prod[i]);
+	if (!try_spawn(&tm, merge, &m))
+		fail_msg("cannot start the merger");
+	for (int i = 0; i < FAN_P; i++) {
+		started[i] = try_spawn(&tp[i], produce, &prod[i]);
+		if (!started[i]) {
+			/* Its input ends at once, so the merger still ends. */
+			chl_chan_close(m.in[i]);
+			not_started++;
+		}
+	}
 	while (chl_chan_recv(m.out, &v, &ok) == CHL_OK && ok) {
 		uint32_t id = v / FAN_N;
 
@@ -165,11 +184,13 @@ static void fan_in_through_select(void **state)
 		per[id]++;
 		count++;
 	}
-	for (int i = 0; i < FAN_P; i++) {
-		join(tp[i]);
-		assert_int_equal(prod[i].bad, 0);
-	}
+	for (int i = 0; i < FAN_P; i++)
+		if (started[i])
+			join(tp[i]);
 	join(tm);
+	assert_int_equal(not_started, 0);
+	for (int i = 0; i < FAN_P; i++)
+		assert_int_equal(prod[i].bad, 0);
 	assert_int_equal(m.bad, 0);
 	assert_true(in_order);
 	assert_int_equal(count, (uint64_t)FAN_P * FAN_N);
@@ -240,12 +261,23 @@ static void worker_pool_with_quit_channel(void **state)
 	uint32_t res;
 	bool ok;
 
+	int nw;
+
 	(void)state;
 	assert_non_null(seen);
+	assert_non_null(p.jobs);
+	assert_non_null(p.results);
+	assert_non_null(p.quit);
 	atomic_init(&p.bad, 0);
-	for (int i = 0; i < POOL_WORKERS; i++)
-		tw[i] = spawn(worker, &p);
-	tf = spawn(feed_jobs, &p);
+	for (nw = 0; nw < POOL_WORKERS; nw++)
+		if (!try_spawn(&tw[nw], worker, &p))
+			break;
+	if (nw < POOL_WORKERS || !try_spawn(&tf, feed_jobs, &p)) {
+		chl_chan_close(p.quit);     /* the started workers stop */
+		for (int i = 0; i < nw; i++)
+			join(tw[i]);
+		fail_msg("cannot start the pool's threads");
+	}
 	for (int i = 0; i < POOL_JOBS; i++) {
 		assert_int_equal(chl_chan_recv(p.results, &res, &ok), CHL_OK);
 		assert_true(ok);

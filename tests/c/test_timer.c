@@ -77,9 +77,20 @@ static void timers_fire_in_deadline_order(void **state)
 		perm[i] = perm[j];
 		perm[j] = x;
 	}
-	for (i = 0; i < ORDER_N; i++)
-		assert_int_equal(chl_timer_start(&ts[perm[i]],
-			start + MS + perm[i] * (MS / 10), 0), CHL_OK);
+	for (i = 0; i < ORDER_N; i++) {
+		int rc = chl_timer_start(&ts[perm[i]],
+			start + MS + perm[i] * (MS / 10), 0);
+
+		if (rc != CHL_OK) {
+			/* The timers on this stack must not outlive the test,
+			 * nor the gate hold the timer thread. */
+			for (int k = 0; k < i; k++)
+				chl_timer_stop(&ts[perm[k]]);
+			gate_open(&g);
+			latch_destroy(&ord.fired);
+			assert_int_equal(rc, CHL_OK);
+		}
+	}
 	gate_open(&g);
 	latch_wait(&ord.fired, ORDER_N);
 	for (i = 0; i < ORDER_N; i++) {
@@ -113,7 +124,10 @@ static void stop_returns_whether_pending(void **state)
 	assert_false(chl_timer_stop(&t));                 /* already stopped */
 	/* Move a far timer close: it fires once, at the new time. */
 	assert_int_equal(chl_timer_start(&t, chl_now() + 3600 * CHL_NS_PER_SEC, 0), CHL_OK);
-	assert_int_equal(chl_timer_start(&t, chl_now() + 5 * MS, 0), CHL_OK);
+	if (chl_timer_start(&t, chl_now() + 5 * MS, 0) != CHL_OK) {
+		chl_timer_stop(&t);   /* t is on this stack */
+		fail_msg("cannot move the timer");
+	}
 	latch_wait(&l, 1);
 	assert_false(chl_timer_stop(&t));                 /* already fired */
 	assert_int_equal(latch_get(&l), 1);
@@ -221,7 +235,11 @@ static void pending_counts_heap_entries(void **state)
 	(void)state;
 	for (i = 0; i < 3; i++) {
 		chl_timer_init(&t[i], count_fn, NULL);
-		assert_int_equal(chl_timer_start(&t[i], chl_now() + 3600 * CHL_NS_PER_SEC, 0), CHL_OK);
+		if (chl_timer_start(&t[i], chl_now() + 3600 * CHL_NS_PER_SEC, 0) != CHL_OK) {
+			while (i-- > 0)
+				chl_timer_stop(&t[i]);   /* on this stack */
+			fail_msg("cannot start timer");
+		}
 	}
 	assert_int_equal(chl_timers_pending(), base + 3);
 	for (i = 0; i < 3; i++)
@@ -283,8 +301,12 @@ static void storm_of_starts_and_stops(void **state)
 	atomic_init(&storm_fires, 0);
 	for (i = 0; i < STORM_THREADS; i++)
 		th[i] = spawn(storm_thread, ts + i * STORM_N);
+	void *rc[STORM_THREADS];
+
 	for (i = 0; i < STORM_THREADS; i++)
-		assert_null(join(th[i]));
+		rc[i] = join(th[i]);   /* all of them, before any can fail */
+	for (i = 0; i < STORM_THREADS; i++)
+		assert_null(rc[i]);
 	/* Every timer either fired exactly once or was stopped while
 	 * pending - never both, never neither.  Wait for the stragglers by
 	 * stopping each one: stop waits out a running callback. */
@@ -402,7 +424,7 @@ static void ticker_drops_ticks_for_slow_reader(void **state)
 
 	(void)state;
 	assert_non_null(t);
-	chl_sleep(30 * MS);
+	assert_int_equal(chl_sleep(30 * MS), CHL_OK);
 	assert_int_equal(chl_chan_len(chl_timechan_chan(t)), 1);
 	chl_timechan_release(t);   /* the last reference stops it */
 }
