@@ -36,12 +36,13 @@ for name in "$@"; do
 		"$work" "$DIR/corpus/$name" >"$log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
 	speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
 	corp=$(ls "$work" | wc -l)
 	printf "fuzz_%s: %s executions in %s s (%s/s), coverage %s edges, %s features, corpus %s\n" \
-		"$name" "${runs:-?}" "$SECONDS_EACH" "${speed:-?}" "${cov:-?}" "${ft:-?}" "$corp"
+		"$name" "${runs:-?}" "${took:-$SECONDS_EACH}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "$corp"
 	if [ "$rc" -ne 0 ]; then
 		echo "fuzz_$name: FAILED (exit $rc); the end of $log:"
 		tail -30 "$log"
