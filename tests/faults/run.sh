@@ -12,6 +12,9 @@
 #                seconds a run, so every N of them would take days
 #   FAULT_JOBS   runs at once (default: CPUs)
 #   FAULT_ONLY   a pattern: only the programs whose name matches
+#   FAULT_TIMEOUT  seconds one run may take before it counts as a hang
+#                (default 60; test_chan's 8x8 tests need over 15 on a
+#                loaded machine)
 # Ends with "faults: N passed, N failed" (injection points); failures'
 # output is kept in $BUILD/faults-logs.
 BUILD=${BUILD:-build/faults}
