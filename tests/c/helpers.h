@@ -82,8 +82,10 @@ static inline int settle_pending(int n)
 }
 
 /* Until c has exactly `senders` queued senders and `receivers` queued
- * receivers (-1: any); false after WAIT_LIMIT_NS. */
-static inline bool wait_waiting(chl_chan *c, long senders, long receivers)
+ * receivers (-1: any); false after WAIT_LIMIT_NS, or at once when
+ * *gave_up (if given) turns non-zero: the awaited waiters will not come. */
+static inline bool wait_waiting_unless(chl_chan *c, long senders, long receivers,
+				       atomic_int *gave_up)
 {
 	int64_t limit = chl_now() + WAIT_LIMIT_NS;
 	size_t s, r;
@@ -93,10 +95,15 @@ static inline bool wait_waiting(chl_chan *c, long senders, long receivers)
 		if ((senders < 0 || (long)s == senders) &&
 		    (receivers < 0 || (long)r == receivers))
 			return true;
-		if (chl_now() > limit)
+		if ((gave_up && atomic_load(gave_up)) || chl_now() > limit)
 			return false;
 		nap(100 * 1000);
 	}
+}
+
+static inline bool wait_waiting(chl_chan *c, long senders, long receivers)
+{
+	return wait_waiting_unless(c, senders, receivers, NULL);
 }
 
 /* ---- a latch: wait until a count is reached ---- */

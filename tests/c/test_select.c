@@ -173,23 +173,6 @@ static void *select_thread(void *arg)
 	return NULL;
 }
 
-/* wait_waiting, but false at once if s's select returned meanwhile (it
- * failed: CHL_NOMEM), as its waiters will then never come. */
-static bool wait_sel_waiting(struct sel *s, chl_chan *c, long senders, long receivers)
-{
-	int64_t limit = chl_now() + WAIT_LIMIT_NS;
-	size_t ns, nr;
-
-	for (;;) {
-		chl_chan_waiting(c, &ns, &nr);
-		if ((senders < 0 || (long)ns == senders) &&
-		    (receivers < 0 || (long)nr == receivers))
-			return true;
-		if (atomic_load(&s->done) || chl_now() > limit)
-			return false;
-		nap(100 * 1000);
-	}
-}
 
 static void duplicate_channels(void **state)
 {
@@ -257,7 +240,7 @@ static void many_cases_on_few_channels(void **state)
 	for (int i = 0; i < N; i++)
 		s.cs[i] = recv_case(ch[i % 2], &slots[i]);
 	t = spawn(select_thread, &s);
-	if (!wait_sel_waiting(&s, ch[1], 0, N / 2)) {
+	if (!wait_waiting_unless(ch[1], 0, N / 2, &s.done)) {
 		join(t);
 		assert_int_equal(s.rc, CHL_OK);
 		fail_msg("the select did not wait");
